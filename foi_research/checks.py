@@ -1,0 +1,226 @@
+"""Accounting identities and consistency checks. They read extracted values and report findings;
+they never change a printed value.
+
+Table 3 (per applicant column): 一 + 二 = 三(七) + 四, and (七) = the sum of the outcome rows;
+per row: 总计 = 自然人 + the five organisation columns. Table 4: each 总计 = the sum of its four
+outcomes. Statistics table: channels add up to 收到申请数, 按时 + 延期 = 办结, the answer categories
+add up to 申请答复数 (many reports count 告知通过其他途径办理 inside 不属于本行政机关, which the
+message then says), reasons add up to 不同意公开, outcomes add up to 复议/诉讼. Prose figures are
+compared with the table that states the same quantity.
+"""
+from __future__ import annotations
+
+from . import codes
+from .codes import APPEAL_OUTCOMES, APPLICANTS, PROCEEDINGS
+from .tables import Problem, Val
+
+_ORG = [a for a in APPLICANTS if a not in ("natural_person", "total")]
+
+
+def _n(v: Val | None) -> int | float:
+    return v.value if v is not None and v.value is not None else 0
+
+
+def _printed(v: Val | None) -> bool:
+    return v is not None and v.value is not None
+
+
+def check_t3(cells: dict[tuple[str, str], Val], template: str, columns: list[str]) -> list[Problem]:
+    out: list[Problem] = []
+    rows_present = sorted({r for r, _ in cells}, key=codes.REQUEST_ROWS.index)
+    # row totals
+    if "total" in columns:
+        parts = [a for a in columns if a != "total"]
+        blank_totals = []
+        for r in rows_present:
+            tot = cells.get((r, "total"))
+            ps = [cells.get((r, a)) for a in parts]
+            if not any(_printed(p) for p in ps) and not _printed(tot):
+                continue
+            s = sum(_n(p) for p in ps)
+            if not _printed(tot):
+                if s:
+                    blank_totals.append((r, s, tot.line if tot else None))
+            elif _n(tot) != s:
+                out.append(
+                    Problem(
+                        "t3_row_total",
+                        "warning",
+                        f"table 3 row {r}: total {_n(tot)} != sum of applicant columns {s} (" + " + ".join(str(_n(p)) for p in ps) + ")",
+                        {"row_code": r, "applicant": "total"},
+                        tot.line,
+                    )
+                )
+        if blank_totals:
+            out.append(
+                Problem(
+                    "t3_row_total",
+                    "warning",
+                    f"table 3: the total cell is blank in {len(blank_totals)} row(s) whose applicant columns are filled: "
+                    + ", ".join(f"{r} (parts add up to {s})" for r, s, _ in blank_totals),
+                    {"applicant": "total", "row_code": blank_totals[0][0]},
+                    blank_totals[0][2],
+                )
+            )
+    outcomes = codes.outcome_rows(template) if template in ("2019", "2021") else []
+    for a in columns:
+        g = lambda r: cells.get((r, a))  # noqa: E731
+        # 一 + 二 = 三(七) + 四
+        need = ["new_received", "carried_over", "total_handled", "carried_forward"]
+        if all((r, a) in cells for r in need) and any(_printed(g(r)) for r in need):
+            lhs = _n(g("new_received")) + _n(g("carried_over"))
+            rhs = _n(g("total_handled")) + _n(g("carried_forward"))
+            if lhs != rhs:
+                out.append(
+                    Problem(
+                        "t3_balance",
+                        "warning",
+                        f"table 3 column {a}: new {_n(g('new_received'))} + carried over {_n(g('carried_over'))} = {lhs} but handled {_n(g('total_handled'))} + carried forward {_n(g('carried_forward'))} = {rhs}",
+                        {"applicant": a},
+                        g("total_handled").line if g("total_handled") else None,
+                    )
+                )
+        # (七) = sum of outcome rows
+        if outcomes and ("total_handled", a) in cells and all((r, a) in cells for r in outcomes):
+            if not any(_printed(g(r)) for r in outcomes):
+                continue  # the whole column is blank in the outcome rows: reported above
+            s = sum(_n(g(r)) for r in outcomes)
+            if _printed(g("total_handled")) or s:
+                if _n(g("total_handled")) != s:
+                    out.append(
+                        Problem(
+                            "t3_outcome_sum",
+                            "warning",
+                            f"table 3 column {a}: total handled {_n(g('total_handled'))} != sum of outcome rows {s}",
+                            {"row_code": "total_handled", "applicant": a},
+                            g("total_handled").line if g("total_handled") else None,
+                        )
+                    )
+    return out
+
+
+def check_t4(cells: dict[tuple[str, str], Val]) -> list[Problem]:
+    out = []
+    for p in PROCEEDINGS:
+        if not all((p, o) in cells for o in APPEAL_OUTCOMES):
+            continue
+        parts = [cells[(p, o)] for o in APPEAL_OUTCOMES if o != "total"]
+        tot = cells[(p, "total")]
+        if not any(_printed(x) for x in parts) and not _printed(tot):
+            continue
+        s = sum(_n(x) for x in parts)
+        if _n(tot) != s:
+            out.append(
+                Problem(
+                    "t4_total",
+                    "warning",
+                    f"table 4 {p}: total {_n(tot)} != upheld {_n(parts[0])} + corrected {_n(parts[1])} + other {_n(parts[2])} + pending {_n(parts[3])} = {s}",
+                    {"proceeding": p},
+                    tot.line,
+                )
+            )
+    return out
+
+
+_LEGACY_SUMS = [
+    ("received", ["received_in_person", "received_fax", "received_online", "received_letter", "received_other"]),
+    ("completed", ["completed_on_time", "completed_extended"]),
+    (
+        "answered",
+        ["already_public", "granted", "partially_granted", "denied", "not_this_agency", "not_exist", "told_to_amend", "told_other_channel"],
+    ),
+    (
+        "denied",
+        ["denied_state_secret", "denied_commercial_secret", "denied_privacy", "denied_security_stability", "denied_not_government_info", "denied_other_law"],
+    ),
+    ("reconsideration", ["reconsideration_upheld", "reconsideration_corrected", "reconsideration_other"]),
+    ("litigation", ["litigation_upheld", "litigation_corrected", "litigation_other"]),
+    ("complaint", ["complaint_upheld", "complaint_corrected", "complaint_other"]),
+]
+
+
+def check_legacy(values: dict[str, Val], origin: str, skip: tuple[str, ...] = ()) -> list[Problem]:
+    """Sums of the statistics table (origin table) or of figures stated in prose (origin
+    narrative; only when the stated parts overshoot the total). `skip` names totals not to check
+    (post-2019 prose breaks down received + carried-over requests by channel)."""
+    out = []
+    where = "statistics table" if origin == "table" else "prose"
+    for total, parts in _LEGACY_SUMS:
+        if total in skip:
+            continue
+        t = values.get(total)
+        if not _printed(t):
+            continue
+        present = [p for p in parts if p in values]
+        if origin == "narrative":
+            # prose rarely lists every category; compare only when the parts overshoot the total
+            if len(present) < 2:
+                continue
+        elif len(present) < len(parts) - 1:
+            continue
+        s = sum(_n(values.get(p)) for p in present)
+        if origin == "narrative" and s <= _n(t):
+            continue
+        if s == _n(t):
+            continue
+        msg = f"{where}: {total} {_n(t)} != sum of its parts {s} (" + ", ".join(f"{p} {_n(values.get(p))}" for p in present) + ")"
+        if total == "answered" and _printed(values.get("told_other_channel")):
+            toc, nta = _n(values.get("told_other_channel")), _n(values.get("not_this_agency"))
+            if toc and toc <= nta and s - toc == _n(t):
+                msg += "; it adds up if told_other_channel (告知通过其他途径办理) is counted inside not_this_agency (不属于本行政机关), as many agencies did"
+        out.append(Problem(f"legacy_sum_{total}", "warning", msg, {"indicator": total}, t.line))
+    return out
+
+
+# prose indicator -> how the same quantity is read from the tables of each template
+def _t3(cells, row):
+    v = cells.get((row, "total"))
+    return v if _printed(v) else None
+
+
+def _t4(cells, procs):
+    vs = [cells.get((p, "total")) for p in procs]
+    if not all(_printed(v) for v in vs):
+        return None
+    return Val(sum(v.value for v in vs), "+".join(v.raw for v in vs), vs[0].line)
+
+
+def check_narrative(
+    narr: dict[str, Val], legacy_table: dict[str, Val], t3: dict, t4: dict, template: str
+) -> list[Problem]:
+    out = []
+    if legacy_table:
+        for ind, nv in narr.items():
+            tv = legacy_table.get(ind)
+            if _printed(tv) and _printed(nv) and tv.value != nv.value:
+                extra = ""
+                if ind == "granted" and _printed(legacy_table.get("already_public")) and nv.value == tv.value + legacy_table["already_public"].value:
+                    extra = " (the prose counts already_public inside granted)"
+                out.append(
+                    Problem(
+                        "narrative_vs_table",
+                        "warning",
+                        f"prose says {ind} {nv.value} ('{nv.raw}', line {nv.line}) but the statistics table says {tv.value}{extra}",
+                        {"indicator": ind},
+                        nv.line,
+                    )
+                )
+    if template in ("2019", "2021"):
+        pairs = {
+            "received": _t3(t3, "new_received"),
+            "reconsideration": _t4(t4, ["reconsideration"]),
+            "litigation": _t4(t4, ["litigation_direct", "litigation_after_reconsideration"]),
+        }
+        for ind, tv in pairs.items():
+            nv = narr.get(ind)
+            if tv is not None and _printed(nv) and tv.value != nv.value:
+                out.append(
+                    Problem(
+                        "narrative_vs_table",
+                        "warning",
+                        f"prose says {ind} {nv.value} ('{nv.raw}', line {nv.line}) but the table says {tv.value}",
+                        {"indicator": ind},
+                        nv.line,
+                    )
+                )
+    return out

@@ -1,0 +1,101 @@
+"""The foi-research command line."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Turn China's open-government-information annual reports (政府信息公开工作年度报告) into validated research datasets.",
+)
+err = Console(stderr=True)
+
+
+def _summary(manifest: dict, out: Path, seconds: float) -> None:
+    t = Table(title=f"foi-research: dataset written to {out}", show_header=True)
+    t.add_column("table")
+    t.add_column("rows", justify="right")
+    for k, v in manifest["rows"].items():
+        t.add_row(k, str(v))
+    err.print(t)
+    st = ", ".join(f"{k} {v}" for k, v in sorted(manifest.get("status", {}).items()))
+    err.print(f"reports by status: {st}  ({seconds:.1f} s)")
+
+
+@app.command()
+def parse(
+    inputs: Annotated[list[Path], typer.Argument(help="Files or folders (txt, html/htm, docx, pdf; any common Chinese encoding)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the parquet tables into (replaced atomically)")],
+    workers: Annotated[Optional[int], typer.Option(help="Processes to use (default: all cores for large inputs)")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary")] = False,
+):
+    """Parse reports into reports, requests, appeals, proactive, legacy and quality tables."""
+    from .dataset import DatasetError, DatasetWriter
+    from .parse import iter_files, parse_paths
+
+    missing = [str(p) for p in inputs if not p.exists()]
+    for m in missing:
+        err.print(f"[yellow]warning:[/] {m} does not exist; it is reported as a failed input")
+    files = list(iter_files(inputs))
+    if not files:
+        err.print("[red]error:[/] no input files found; give files or folders holding .txt, .html, .docx or .pdf reports")
+        raise typer.Exit(2)
+    t0 = time.perf_counter()
+    try:
+        writer = DatasetWriter(out, meta={"inputs": [str(p) for p in inputs]})
+    except DatasetError as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2)
+    try:
+        for parsed in parse_paths(files, workers=workers, progress=not quiet):
+            writer.add(parsed)
+        manifest = writer.close()
+    except KeyboardInterrupt:
+        writer.abort()
+        err.print("[red]interrupted:[/] nothing was written")
+        raise typer.Exit(130)
+    except BaseException:
+        writer.abort()
+        raise
+    if not quiet:
+        _summary(manifest, out, time.perf_counter() - t0)
+
+
+@app.command()
+def evaluate(
+    truth: Annotated[Path, typer.Option(help="Folder of ground-truth JSON files (GROUND_TRUTH_FORMAT.md)")],
+    docs: Annotated[Optional[Path], typer.Option(help="Folder of the documents (default: the truth folder)")] = None,
+    min_t3: Annotated[Optional[float], typer.Option(help="Fail (exit 1) when table-3 cell accuracy is below this")] = None,
+    min_t4: Annotated[Optional[float], typer.Option(help="Fail when table-4 cell accuracy is below this")] = None,
+    max_silent: Annotated[Optional[int], typer.Option(help="Fail when more wrong cells than this carry no quality warning")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every problem")] = False,
+):
+    """Parse documents with known answers and print a scorecard."""
+    from .evaluate import evaluate as run_eval
+
+    card = run_eval(truth, docs)
+    card.print(err if False else Console(), verbose=verbose)
+    fail = (
+        (min_t3 is not None and card.acc("t3") < min_t3)
+        or (min_t4 is not None and card.acc("t4") < min_t4)
+        or (max_silent is not None and card.silent > max_silent)
+    )
+    raise typer.Exit(1 if fail else 0)
+
+
+def main() -> None:  # console-script entry point
+    try:
+        app()
+    except BrokenPipeError:  # pragma: no cover
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,274 @@
+"""Load the one code list (reference/codes.yaml) and match printed labels against it.
+
+Everything else (parser, pandera schemas, codebook, chart labels) imports its vocabularies from
+here, so a code or synonym is added in exactly one place.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Iterable
+
+import yaml
+
+from .normalize import label_key
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    zh: str
+    en: str
+    match: tuple[str, ...] = ()
+    exact: tuple[str, ...] = ()
+    veto: tuple[str, ...] = ()
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def matches(self, key: str) -> bool:
+        if key in self.exact:
+            return True
+        if any(v in key for v in self.veto):
+            return False
+        return any(m in key for m in self.match)
+
+    @property
+    def label(self) -> str:
+        """Bilingual label for charts and codebooks."""
+        return f"{self.zh} / {self.en}"
+
+
+def _codes(items: Iterable[dict]) -> tuple[Code, ...]:
+    out = []
+    for d in items:
+        d = dict(d)
+        out.append(
+            Code(
+                code=str(d.pop("code")),
+                zh=d.pop("zh"),
+                en=d.pop("en"),
+                match=tuple(d.pop("match", ()) or ()),
+                exact=tuple(d.pop("exact", ()) or ()),
+                veto=tuple(d.pop("not", ()) or ()),
+                extra=d,
+            )
+        )
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=1)
+def raw() -> dict:
+    text = resources.files("foi_research").joinpath("reference/codes.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+class _Vocab:
+    def __init__(self, codes: tuple[Code, ...]):
+        self.items = codes
+        self.by_code = {c.code: c for c in codes}
+
+    @property
+    def codes(self) -> list[str]:
+        return [c.code for c in self.items]
+
+    def __getitem__(self, code: str) -> Code:
+        return self.by_code[code]
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def labels(self, lang: str = "both") -> dict[str, str]:
+        if lang == "zh":
+            return {c.code: c.zh for c in self.items}
+        if lang == "en":
+            return {c.code: c.en for c in self.items}
+        return {c.code: c.label for c in self.items}
+
+
+@functools.lru_cache(maxsize=1)
+def vocab() -> dict[str, _Vocab]:
+    r = raw()
+    return {
+        k: _Vocab(_codes(r[k]))
+        for k in (
+            "applicants",
+            "request_groups",
+            "request_rows",
+            "proceedings",
+            "appeal_outcomes",
+            "proactive_items",
+            "proactive_measures",
+            "units",
+            "legacy_indicators",
+            "templates",
+            "statuses",
+            "severities",
+            "origins",
+        )
+    }
+
+
+def V(name: str) -> _Vocab:
+    return vocab()[name]
+
+
+APPLICANTS = [c["code"] for c in raw()["applicants"]]
+REQUEST_ROWS = [c["code"] for c in raw()["request_rows"]]
+PROCEEDINGS = [c["code"] for c in raw()["proceedings"]]
+APPEAL_OUTCOMES = [c["code"] for c in raw()["appeal_outcomes"]]
+PROACTIVE_ITEMS = [c["code"] for c in raw()["proactive_items"]]
+PROACTIVE_MEASURES = [c["code"] for c in raw()["proactive_measures"]]
+UNITS = [c["code"] for c in raw()["units"]]
+LEGACY_INDICATORS = [c["code"] for c in raw()["legacy_indicators"]]
+TEMPLATES = [str(c["code"]) for c in raw()["templates"]]
+STATUSES = [c["code"] for c in raw()["statuses"]]
+SEVERITIES = [c["code"] for c in raw()["severities"]]
+ORIGINS = [c["code"] for c in raw()["origins"]]
+PROACTIVE_LAYOUT: dict[str, dict[str, list[str]]] = {
+    str(t): {str(s): list(m) for s, m in secs.items()} for t, secs in raw()["proactive_layout"].items()
+}
+
+
+def rows_for_template(template: str) -> list[str]:
+    return [c.code for c in V("request_rows") if template in c.extra.get("templates", [])]
+
+
+def outcome_rows(template: str) -> list[str]:
+    """Rows whose sum is total_handled in this template (the 2019 template prints (六) as one row,
+    the 2021 template splits it into three)."""
+    return [
+        c.code
+        for c in V("request_rows")
+        if template in c.extra.get("templates", []) and c.extra.get("role") in ("outcome", "outcome_total")
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Label matching
+
+
+def match_applicant(key: str) -> str | None:
+    for c in V("applicants"):
+        if c.matches(key):
+            return c.code
+    return None
+
+
+def match_request_group(key: str) -> str | None:
+    for c in V("request_groups"):
+        if c.matches(key):
+            return c.code
+    return None
+
+
+def match_request_row(key: str, group: str | None) -> str | None:
+    """Match a table-3 row label. Rows that belong to a group (不予公开 1-8, 无法提供 1-3, 不予处理
+    1-5, 其他处理 1-3) are preferred when that group is the current one, so that '3.其他' under
+    (六) becomes other_other and nothing else."""
+    rows = V("request_rows")
+    if group:
+        for c in rows:
+            if c.extra.get("group") == group and c.matches(key):
+                return c.code
+    for c in rows:
+        g = c.extra.get("group")
+        if g == "other" and group != "other":
+            continue  # 3.其他 only means other_other inside (六)
+        if c.matches(key):
+            return c.code
+    return None
+
+
+def match_proceeding(key: str) -> str | None:
+    for c in V("proceedings"):
+        if c.matches(key):
+            return c.code
+    return None
+
+
+def match_appeal_outcome(key: str) -> str | None:
+    for c in V("appeal_outcomes"):
+        if c.matches(key):
+            return c.code
+    return None
+
+
+def match_proactive_item(key: str, section: str | None = None) -> str | None:
+    for c in V("proactive_items"):
+        if section and c.extra.get("section") != section:
+            continue
+        if c.matches(key):
+            return c.code
+    return None
+
+
+def match_proactive_measure(key: str) -> str | None:
+    for c in V("proactive_measures"):
+        if c.matches(key):
+            return c.code
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _legacy_table_index():
+    out = []
+    for d in raw()["legacy_indicators"]:
+        out.append((d["code"], tuple(d.get("table") or ()), tuple(d.get("not") or ()), d.get("parent")))
+    return tuple(out)
+
+
+LEGACY_TOP = [d["code"] for d in raw()["legacy_indicators"] if not d.get("parent")]
+
+
+def legacy_family(code: str) -> str:
+    """The top-level indicator a legacy indicator belongs to (received_online -> received)."""
+    parents = {d["code"]: d.get("parent") for d in raw()["legacy_indicators"]}
+    while parents.get(code):
+        code = parents[code]
+    return code
+
+
+def match_legacy_label(key: str, section: str | None) -> str | None:
+    """Match a label of the pre-2019 statistics table. `section` is the top-level indicator whose
+    block the label sits in (received, completed, answered, reconsideration, litigation,
+    complaint); labels that repeat across blocks (维持具体行政行为数, 其他情形数) resolve through it."""
+    best = None
+    for code, labels, veto, parent in _legacy_table_index():
+        if any(v in key for v in veto):
+            continue
+        hit = max((len(lbl) for lbl in labels if lbl in key), default=0)
+        if not hit:
+            continue
+        fam = legacy_family(code)
+        if parent and section and fam != section:
+            continue
+        if parent is None and code in ("reconsideration", "litigation", "complaint") and "数量" not in key and hit < 4:
+            continue
+        # prefer the longest matching label; on ties prefer the indicator of the current section
+        score = (hit, fam == section)
+        if best is None or score > best[0]:
+            best = (score, code)
+    return best[1] if best else None
+
+
+@functools.lru_cache(maxsize=1)
+def narrative_rules():
+    """Compiled prose patterns: list of (indicator, regex). N is a number, U a request unit."""
+    num = r"(?P<n>\d{1,7})"
+    unit = r"(?:件|宗|项|个|份|次|起|例)"
+    out = []
+    for d in raw()["legacy_indicators"]:
+        for pat in d.get("narrative") or ():
+            rx = pat.replace("N U", num + r"\s*" + unit).replace("N", num).replace("U", unit)
+            out.append((d["code"], re.compile(rx)))
+    zeros = [(re.compile(z["pattern"]), tuple(z["indicators"])) for z in raw().get("narrative_zero", [])]
+    return out, zeros
+
+
+def key(label: str) -> str:
+    """Shortcut used by the parser: normalised label -> matching key."""
+    return label_key(label)

@@ -1,0 +1,234 @@
+"""Write the contract's tables as parquet, streaming and atomically.
+
+Rows arrive file by file; they are validated with the pandera schemas in batches and appended to
+parquet files in a temporary folder next to the destination. Only when everything is written is
+the temporary folder swapped in for the destination, so a crash leaves either the previous
+dataset or none, never a half-written one. A report whose rows break the schema (a parser bug)
+is turned into a failed report with a quality row instead of stopping the run.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+import uuid
+from pathlib import Path
+
+import pandera.errors
+import polars as pl
+import pyarrow.parquet as pq
+
+from . import __version__
+from .parse import TABLES, Parsed
+from .schemas import frame, schema
+
+MANIFEST = "manifest.json"
+
+
+class DatasetError(Exception):
+    pass
+
+
+def _owned(path: Path) -> bool:
+    """True when path may be replaced: missing, empty, or a dataset we wrote."""
+    if not path.exists():
+        return True
+    if not path.is_dir():
+        return False
+    entries = [p for p in path.iterdir() if not p.name.startswith(".")]
+    return not entries or (path / MANIFEST).exists()
+
+
+class DatasetWriter:
+    def __init__(self, out: str | Path, batch_files: int = 500, meta: dict | None = None):
+        self.out = Path(out)
+        if not _owned(self.out):
+            raise DatasetError(
+                f"{self.out} exists and is not a foi-research dataset (no {MANIFEST}); choose an empty or new folder for --out"
+            )
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.out.parent / f".{self.out.name}.tmp-{uuid.uuid4().hex[:8]}"
+        self.tmp.mkdir()
+        self.batch_files = batch_files
+        self.pending: list[Parsed] = []
+        self.writers: dict[str, pq.ParquetWriter] = {}
+        self.counts = {t: 0 for t in TABLES}
+        self.ids: set[str] = set()
+        self.meta = meta or {}
+        self.status_counts: dict[str, int] = {}
+
+    # -- intake
+    def add(self, parsed: Parsed) -> None:
+        self._dedupe_ids(parsed)
+        self.pending.append(parsed)
+        if len(self.pending) >= self.batch_files:
+            self.flush()
+
+    def _dedupe_ids(self, parsed: Parsed) -> None:
+        ren = {}
+        for r in parsed.reports:
+            rid = r["report_id"]
+            if rid in self.ids:
+                h = hashlib.sha1(r["source_file"].encode("utf-8")).hexdigest()[:6]
+                new = f"{rid}~{h}"
+                k = 1
+                while new in self.ids:
+                    new = f"{rid}~{h}{k}"
+                    k += 1
+                ren[rid] = new
+                r["report_id"] = new
+            self.ids.add(r["report_id"])
+        if ren:
+            for t in TABLES:
+                if t == "reports":
+                    continue
+                for row in parsed.rows(t):
+                    if row["report_id"] in ren:
+                        row["report_id"] = ren[row["report_id"]]
+
+    # -- output
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        batch, self.pending = self.pending, []
+        frames = self._frames(batch)
+        bad = self._invalid(frames)
+        if bad:
+            # isolate the reports that break the schema, keep the rest
+            for p in batch:
+                ids = {r["report_id"] for r in p.reports}
+                if ids & bad:
+                    _quarantine(p, self._reasons.get(next(iter(ids & bad)), "schema validation failed"))
+            frames = self._frames(batch)
+            still = self._invalid(frames)
+            if still:
+                raise DatasetError(f"schema validation failed even after quarantining reports: {sorted(still)[:5]}")
+        for t, df in frames.items():
+            if df.height == 0:
+                continue
+            tbl = df.to_arrow()
+            w = self.writers.get(t)
+            if w is None:
+                w = self.writers[t] = pq.ParquetWriter(self.tmp / f"{t}.parquet", tbl.schema, compression="zstd")
+            else:
+                tbl = tbl.cast(w.schema)
+            w.write_table(tbl)
+            self.counts[t] += df.height
+        for s in frames["reports"]["status"].to_list():
+            self.status_counts[s] = self.status_counts.get(s, 0) + 1
+
+    def _frames(self, batch: list[Parsed]) -> dict[str, pl.DataFrame]:
+        return {t: frame(t, [row for p in batch for row in p.rows(t)]) for t in TABLES}
+
+    def _invalid(self, frames: dict[str, pl.DataFrame]) -> set[str]:
+        bad: set[str] = set()
+        self._reasons: dict[str, str] = {}
+        for t, df in frames.items():
+            try:
+                schema(t).validate(df, lazy=True)
+            except pandera.errors.SchemaErrors as e:
+                fc = e.failure_cases
+                for row in fc.iter_rows(named=True):
+                    idx = row.get("index")
+                    if idx is not None and idx < df.height:
+                        rid = df["report_id"][idx]
+                        bad.add(rid)
+                        self._reasons.setdefault(rid, f"{t}.{row['column']}: {row['check']} failed for {row['failure_case']!r}")
+                    else:
+                        # a table-level failure (e.g. duplicate keys): find duplicates directly
+                        key = schema(t).unique
+                        if key:
+                            dup = df.filter(df.select(key).is_duplicated())
+                            bad.update(dup["report_id"].to_list())
+                            for rid in dup["report_id"].to_list():
+                                self._reasons.setdefault(rid, f"{t}: duplicate {key}")
+        return bad
+
+    def close(self) -> dict:
+        """Finish: write everything, then swap the new dataset in."""
+        try:
+            self.flush()
+            for t in TABLES:
+                if t not in self.writers:
+                    # an empty table still gets a file with the right columns
+                    frame(t, []).write_parquet(self.tmp / f"{t}.parquet")
+                else:
+                    self.writers[t].close()
+            manifest = {
+                "tool": "foi-research",
+                "version": __version__,
+                "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "rows": self.counts,
+                "status": self.status_counts,
+                **self.meta,
+            }
+            (self.tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+            self._swap()
+            return manifest
+        except BaseException:
+            self.abort()
+            raise
+
+    def _swap(self) -> None:
+        old = None
+        if self.out.exists():
+            old = self.out.parent / f".{self.out.name}.old-{uuid.uuid4().hex[:8]}"
+            self.out.rename(old)
+        self.tmp.rename(self.out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def abort(self) -> None:
+        for w in self.writers.values():
+            try:
+                w.close()
+            except Exception:
+                pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, et, ev, tb):
+        if et is None:
+            self.manifest = self.close()
+        else:
+            self.abort()
+        return False
+
+
+def _quarantine(p: Parsed, reason: str) -> None:
+    """Replace the rows of reports that broke the schema by a failed report and an error."""
+    for r in p.reports:
+        rid = r["report_id"]
+        r["status"] = "failed"
+        for k in ("year",):
+            if r.get(k) is not None and not (1990 <= r[k] <= 2100):
+                r[k] = None
+        if r.get("division_code") and not (len(r["division_code"]) == 6 and r["division_code"].isdigit()):
+            r["division_code"] = None
+        for t in ("requests", "appeals", "proactive", "legacy", "quality"):
+            setattr(p, t, [x for x in p.rows(t) if x["report_id"] != rid])
+        p.quality.append(
+            {
+                "report_id": rid,
+                "check": "internal_error",
+                "severity": "error",
+                "message": f"the values read from this report broke the data contract ({reason}); its tables were dropped. Please report this file.",
+                "row_code": None,
+                "applicant": None,
+                "proceeding": None,
+                "indicator": None,
+                "item": None,
+                "measure": None,
+                "line": None,
+            }
+        )
+
+
+def read_dataset(path: str | Path) -> dict[str, pl.DataFrame]:
+    path = Path(path)
+    if not (path / MANIFEST).exists():
+        raise DatasetError(f"{path} is not a foi-research dataset (no {MANIFEST}); build it with `foi-research parse` or `foi-research build`")
+    return {t: pl.read_parquet(path / f"{t}.parquet") for t in TABLES}

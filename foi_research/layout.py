@@ -1,0 +1,257 @@
+"""Layout reading: turn a report's rows into a stream of cells that the table readers consume.
+
+Real copies print one table cell per line (with or without a leading tab, with or without blank
+lines between), tab-separated rows, pipe-separated rows (also one cell per line ending in '|'),
+HTML/Word/PDF table rows, and text lines of a label followed by space-separated numbers. All of
+them become `Item`s: one per cell, each knowing its physical row and whether that row holds
+several cells (a real table row, where position matters and blank cells count) or one cell (a
+cell-per-line layout, where blank lines are separators and carry no information).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .normalize import Value, compact, label_key, parse_value
+from .readers import Cell, Row
+
+_TRAILING_NUMS = re.compile(
+    r"^(?P<label>.*?[^\d\s+\-.,%])\s+(?P<nums>(?:[+\-]?\d[\d,.]*\s*(?:万元|万|元|件|个|项|条)?\s+)*[+\-]?\d[\d,.]*\s*(?:万元|万|元|件|个|项|条)?)\s*$"
+)
+_PIPE_ONLY = re.compile(r"^[\s|｜]*$")
+_SENTENCE = re.compile(r"[。;；!?！？]|[,，].*[,，]")
+
+
+@dataclass(slots=True)
+class Item:
+    cell: Cell
+    row: int  # index of the logical row in the stream
+    multi: bool  # True when the row holds several cells (positions matter)
+    value: Value
+    key: str  # label key for text cells ('' for values)
+
+    @property
+    def is_text(self) -> bool:
+        return self.value.kind == "text"
+
+    @property
+    def is_number(self) -> bool:
+        return self.value.kind == "number"
+
+    @property
+    def raw(self) -> str:
+        return self.cell.raw
+
+    @property
+    def line(self) -> int:
+        return self.cell.line
+
+
+def split_text_row(row: Row) -> list[Cell]:
+    """Split a text line into cells: tabs, then pipes, then 'label 1 2 3' trailing numbers."""
+    raw, norm, line = row.raw, row.norm, row.line
+    if "\t" in raw:
+        rs, ns = raw.split("\t"), norm.split("\t")
+    elif "|" in norm:
+        rs = re.split(r"[|｜]", raw)
+        ns = norm.split("|")
+    else:
+        m = _TRAILING_NUMS.match(norm.strip())
+        if m and len(m.group("label")) <= 40 and not _SENTENCE.search(m.group("label")):
+            nums = m.group("nums").split()
+            # glue units printed apart from their number ('19.7 万')
+            merged: list[str] = []
+            for t in nums:
+                if merged and not re.match(r"[+\-]?\d", t):
+                    merged[-1] += t
+                else:
+                    merged.append(t)
+            if len(merged) >= 2 or (len(merged) == 1 and len(m.group("label")) <= 20):
+                cells = [Cell(m.group("label").strip(), m.group("label").strip(), line)]
+                cells += [Cell(t, t, line) for t in merged]
+                return cells
+        return [Cell(raw.strip(), norm.strip(), line)]
+    if len(rs) != len(ns):
+        rs = ns
+    return [Cell(r.strip(), n.strip(), line) for r, n in zip(rs, ns)]
+
+
+def _mk(cell: Cell, row: int, multi: bool) -> Item:
+    v = parse_value(cell.norm)
+    return Item(cell, row, multi, v, label_key(cell.norm) if v.kind == "text" else "")
+
+
+def stream(rows: list[Row]) -> list[Item]:
+    """Flatten rows into items. Text lines that continue a tab-led cell (a line without a leading
+    tab directly below a one-cell tab line, both non-numeric) are joined to that cell, as in
+    '\\t本年新' / '公开数量'."""
+    tab_lines = sum(1 for r in rows if r.kind == "text" and r.raw.startswith("\t"))
+    nonempty = sum(1 for r in rows if r.norm.strip())
+    tab_led = nonempty > 0 and tab_lines >= max(5, 0.2 * nonempty)
+    items: list[Item] = []
+    rowno = 0
+    prev_single_tab: Item | None = None  # last item if it came from a one-cell tab-led line
+    for r in rows:
+        if r.kind == "table":
+            cells = [c for c in (r.cells or []) if not c.span]
+            if not any(c.norm for c in cells):
+                prev_single_tab = None
+                continue
+            multi = len(cells) > 1
+            if multi:
+                for c in cells:
+                    items.append(_mk(c, rowno, True))
+            else:
+                items.append(_mk(cells[0], rowno, False))
+            rowno += 1
+            prev_single_tab = None
+            continue
+        if not r.norm.strip() or _PIPE_ONLY.match(r.norm):
+            prev_single_tab = None
+            continue
+        cells = split_text_row(r)
+        filled = [c for c in cells if c.norm]
+        if not filled:
+            prev_single_tab = None
+            continue
+        first_text = parse_value(filled[0].norm).kind == "text"
+        multi = len(filled) > 1 or (len(cells) >= 3 and first_text and cells[0].norm == filled[0].norm)
+        if (
+            tab_led
+            and not multi
+            and prev_single_tab is not None
+            and not r.raw.startswith("\t")
+            and first_text
+            and prev_single_tab.is_text
+            and len(compact(filled[0].norm)) <= 30
+        ):
+            # continuation of the previous tab-led cell
+            c = prev_single_tab.cell
+            c.raw = c.raw + filled[0].raw
+            c.norm = c.norm + filled[0].norm
+            items[-1] = _mk(c, prev_single_tab.row, False)
+            prev_single_tab = items[-1]
+            continue
+        if multi:
+            for c in cells:
+                items.append(_mk(c, rowno, True))
+            prev_single_tab = None
+        else:
+            it = _mk(filled[0], rowno, False)
+            items.append(it)
+            prev_single_tab = it if r.raw.startswith("\t") else None
+        rowno += 1
+    return items
+
+
+# ---------------------------------------------------------------------------------------------
+# Collecting the values that belong to a label
+
+
+@dataclass
+class Collected:
+    items: list[Item] | None  # exactly n items (values or blanks) in column order, or None
+    end: int  # index of the first item after what was consumed
+    seen: list[Item]  # every value item looked at (for messages)
+    problem: str | None = None  # why the values could not be placed
+    ambiguous: bool = False
+
+
+def _windows(vals: list[Item], n: int) -> list[list[Item]]:
+    """Ways to read n columns out of a row holding more cells than columns: only blank cells may
+    be dropped, and only at the ends (they are separators or merged-cell artefacts)."""
+    out = []
+    for a in range(len(vals) - n + 1):
+        dropped = vals[:a] + vals[a + n :]
+        if all(d.value.kind == "blank" for d in dropped):
+            out.append(vals[a : a + n])
+    return out
+
+
+def collect(items: list[Item], j: int, n: int, verify=None, skip_units: bool = False) -> Collected:
+    """Collect the n values that follow the label at items[j].
+
+    In a multi-cell row the values are the cells after the label in the same row, aligned by
+    position (blank cells count). Otherwise the values are the value items that follow, up to the
+    next text item. `verify(list_of_items) -> bool` breaks ties between alignments (e.g. the row
+    total must equal the sum of its parts)."""
+    lab = items[j]
+    k = j + 1
+    if lab.multi:
+        same = []
+        while k < len(items) and items[k].row == lab.row:
+            same.append(items[k])
+            k += 1
+        if skip_units:
+            same = [x for x in same if not (x.is_text and x.key in _UNIT_KEYS)]
+        if same and any(x.is_text for x in same):
+            # a label cell among the values: keep only what precedes it
+            cut = next(i for i, x in enumerate(same) if x.is_text)
+            if cut == 0:
+                return Collected(None, j + 1, [], None)
+            return Collected(None, j + 1 + cut, same[:cut], f"text cell '{same[cut].raw}' among the values")
+        if same:
+            return _align(same, n, k, verify)
+        # label alone in its row: the values are on the following rows
+    vals: list[Item] = []
+    while k < len(items):
+        x = items[k]
+        if x.is_text:
+            if skip_units and x.key in _UNIT_KEYS:
+                k += 1
+                continue
+            break
+        if x.multi:
+            # a whole row of values
+            row = x.row
+            block = []
+            while k < len(items) and items[k].row == row:
+                block.append(items[k])
+                k += 1
+            if any(b.is_text for b in block):
+                vals.extend(b for b in block if not b.is_text)
+                break
+            vals.extend(block)
+            if len([v for v in vals if v.value.kind != "blank"]) >= n or len(vals) >= n:
+                break
+            continue
+        vals.append(x)
+        k += 1
+        if len(vals) >= n and not (k < len(items) and not items[k].is_text and not items[k].multi):
+            break
+        if len(vals) > n:
+            break
+    if not vals:
+        return Collected(None, k, [], None)
+    if len(vals) == n:
+        return Collected(vals, k, vals)
+    if len(vals) > n:
+        blanks_ok = _windows(vals, n)
+        if len(blanks_ok) == 1:
+            return Collected(blanks_ok[0], k, vals)
+        # more numbers than columns: a label was probably not recognised
+        return Collected(None, k, vals, f"{len(vals)} values where {n} were expected")
+    return Collected(None, k, vals, f"{len(vals)} of {n} values visible")
+
+
+def _align(vals: list[Item], n: int, end: int, verify) -> Collected:
+    if len(vals) == n:
+        return Collected(vals, end, vals)
+    if len(vals) < n:
+        filled = [v for v in vals if v.value.kind != "blank"]
+        if not filled:
+            return Collected(None, end, vals, "no values printed")
+        return Collected(None, end, vals, f"row has {len(vals)} cells for {n} columns (blank cells collapsed?)")
+    cands = _windows(vals, n)
+    if len(cands) == 1:
+        return Collected(cands[0], end, vals)
+    if not cands:
+        return Collected(None, end, vals, f"row has {len(vals)} filled cells for {n} columns")
+    if verify is not None:
+        good = [c for c in cands if verify(c)]
+        if len(good) == 1:
+            return Collected(good[0], end, vals, ambiguous=True)
+    return Collected(None, end, vals, "blank cells at both ends: cannot tell which column is empty", ambiguous=True)
+
+
+_UNIT_KEYS = frozenset({"件", "条", "次", "个", "人", "人次", "万元", "元", "项", "篇", "期", "份", "单位", "家", "宗"})

@@ -1,0 +1,188 @@
+"""Who reported, for which year, published when: read from the title block, or, when a copy has
+lost its title, from the body (统计期限 …, 现公布…年度报告, the agency named in the overview, the
+signature at the end)."""
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from .normalize import compact
+from .readers import Row
+from .segment import DATE_LINE, date_of, is_title
+
+_REPORT_WORDS = re.compile(
+    r"(?:政府信息公开|政务公开|信息公开)?(?:工作)?(?:年度报告|年度工作报告|工作报告|年报)$|(?:政府信息公开|信息公开)(?:工作)?$"
+)
+_YEAR_IN_TITLE = re.compile(r"((?:19|20)\d{2})\s*年\s*度?")
+_AGENCY_SUFFIX = (
+    r"(?:人民政府办公厅|人民政府办公室|人民政府|管理委员会办公室|管理委员会|管委会|办公厅|办公室|街道办事处|办事处|"
+    r"分局|局|委员会|厅|委|署|中心|院|镇|乡|街道)"
+)
+_PLACE_START = r"[\u4e00-\u9fff]{1,12}?(?:省|市|区|县|州|盟|旗|镇|乡|街道|自治区|新区|开发区|高新区|[局委厅])"
+_BODY_TITLE = re.compile(
+    r"(?:公布|发布|公开)?[《“]?(?:(?P<y1>(?:19|20)\d{2})年度?)?(?P<agency>[\u4e00-\u9fff]{4,40}?)(?:(?P<y2>(?:19|20)\d{2})年度?)?政府信息公开(?:工作)?年度报告"
+)
+_OVERVIEW_AGENCY = re.compile(
+    r"(?:^|[,。;]|(?:19|20)\d{2}年(?:度)?[,]?)(?P<agency>" + _PLACE_START + r"[\u4e00-\u9fff]{0,24}?" + _AGENCY_SUFFIX + r")"
+    r"(?=政府信息公开|认真|坚持|深入|严格|紧紧|紧扣|始终|进一步|全面|围绕|按照|根据|在|以|持续|着力|积极|高度|不断|扎实|共)"
+)
+_COMPILED_BY = re.compile(r"由(?P<agency>[\u4e00-\u9fff]{4,40}?)(?:负责)?编制")
+_PERIOD = re.compile(r"(?:统计期限|统计时限|统计时间|统计数据|数据统计)[^。]{0,12}?((?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日")
+_PERIOD2 = re.compile(r"自((?:19|20)\d{2})年1月1日(?:起)?至")
+_YEAR_ANY = re.compile(r"((?:19|20)\d{2})\s*年")
+_SIGNATURE = re.compile(r"^((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(?:(\d{1,2})\s*日)?$")
+_BAD_AGENCY = re.compile(r"^(?:我|本|各|全|该|其|市政府|区政府|县政府)|关于|印发|通知|条例|办法|工作要点|意见")
+
+
+@dataclass
+class Meta:
+    title: str | None = None
+    title_line: int | None = None
+    agency: str | None = None
+    agency_source: str | None = None  # title, body, signature
+    year: int | None = None
+    year_source: str | None = None
+    published: dt.date | None = None
+    published_raw: str | None = None
+
+
+def _clean_agency(s: str | None) -> str | None:
+    if not s:
+        return None
+    s = compact(s).strip("《》“”\"'()[]【】:：,，。 ")
+    s = re.sub(r"^(?:关于|现将|现公布|现发布|公布|发布)", "", s)
+    if len(s) < 2 or _BAD_AGENCY.search(s):
+        return None
+    return s
+
+
+def parse_title(title: str) -> tuple[str | None, int | None]:
+    """'临淄区人民政府办公室2023年政府信息公开工作年度报告' -> (临淄区人民政府办公室, 2023)."""
+    s = compact(title)
+    year = None
+    m = _YEAR_IN_TITLE.search(s)
+    if m:
+        year = int(m.group(1))
+        s = s[: m.start()] + s[m.end() :]
+    s = _REPORT_WORDS.sub("", s)
+    s = re.sub(r"(?:政府信息公开|信息公开|政务公开)(?:工作)?$", "", s)
+    return _clean_agency(s), year
+
+
+def _find_title(rows: list[Row], limit: int = 25) -> tuple[int | None, str | None]:
+    """The title line among the first rows; a title cut over two lines ('临淄区工业和信息化局' /
+    '2021年政府信息公开工作年度报告') is joined."""
+    seen = 0
+    for i, r in enumerate(rows):
+        if r.kind != "text" or not r.norm.strip():
+            continue
+        seen += 1
+        if seen > limit:
+            break
+        s = compact(r.norm)
+        if is_title(r.norm) or (s in ("年度报告", "工作年度报告") and i > 0):
+            agency, year = parse_title(s)
+            if agency is None:
+                # agency on the previous non-empty line
+                for k in range(i - 1, max(-1, i - 4), -1):
+                    p = compact(rows[k].norm)
+                    if not p:
+                        continue
+                    if len(p) <= 40 and not re.search(r"[。;,:>|]", p) and not DATE_LINE.search(p):
+                        return k, p + s
+                    break
+            return i, s
+    return None, None
+
+
+def read_meta(rows: list[Row], date_idx: int | None = None) -> Meta:
+    m = Meta()
+    ti, title = _find_title(rows)
+    if title:
+        m.title, m.title_line = title, rows[ti].line
+        m.agency, m.year = parse_title(title)
+        if m.agency:
+            m.agency_source = "title"
+        if m.year:
+            m.year_source = "title"
+    # published date: the date line under the title, else a 发布日期 line near the top
+    cands = [date_idx] if date_idx is not None else []
+    cands += list(range(0, min(len(rows), 40)))
+    for i in cands:
+        if i is None or i >= len(rows):
+            continue
+        r = rows[i]
+        if r.kind != "text":
+            continue
+        d = date_of(r.norm)
+        if d and (i == date_idx or DATE_LINE.search(r.norm) or len(compact(r.norm)) <= 60):
+            if i != date_idx and not DATE_LINE.search(r.norm) and ti is not None and abs(i - ti) > 4:
+                continue
+            try:
+                m.published = dt.date(*d)
+                m.published_raw = compact(r.norm)[:60]
+            except ValueError:
+                pass
+            break
+    body = "\n".join(r.norm for r in rows if r.kind == "text")
+    if m.published is None:
+        # signature at the end: '2021年2月' or '2014年3月25日'
+        tail = [r for r in rows[-25:] if r.kind == "text" and r.norm.strip()]
+        for r in reversed(tail):
+            sm = _SIGNATURE.match(compact(r.norm))
+            if sm:
+                m.published_raw = compact(r.norm)
+                y, mo, d = sm.group(1), sm.group(2), sm.group(3)
+                if d:
+                    try:
+                        m.published = dt.date(int(y), int(mo), int(d))
+                    except ValueError:
+                        pass
+                break
+    if m.agency is None:
+        m.agency, src = _agency_from_body(body)
+        m.agency_source = src
+    if m.year is None:
+        m.year, m.year_source = _year_from_body(body, m.published)
+    return m
+
+
+def _agency_from_body(body: str) -> tuple[str | None, str | None]:
+    head = body[:6000]
+    for mt in _BODY_TITLE.finditer(head):
+        a = _clean_agency(mt.group("agency"))
+        if a and not a.startswith(("本", "我")) and len(a) >= 3:
+            return a, "body"
+    for line in head.split("\n")[:40]:
+        for mt in _OVERVIEW_AGENCY.finditer(compact(line)):
+            a = _clean_agency(mt.group("agency"))
+            if a:
+                return a, "body"
+    mt = _COMPILED_BY.search(head)
+    if mt:
+        a = _clean_agency(mt.group("agency"))
+        if a:
+            return a, "body"
+    return None, None
+
+
+def _year_from_body(body: str, published: dt.date | None) -> tuple[int | None, str | None]:
+    head = body[:8000]
+    for rx in (_PERIOD, _PERIOD2):
+        mt = rx.search(compact(head))
+        if mt:
+            return int(mt.group(1)), "period"
+    mt = re.search(r"((?:19|20)\d{2})年度?(?:政府)?信息公开(?:工作)?年度报告", compact(head))
+    if mt:
+        return int(mt.group(1)), "body"
+    years = [int(y) for y in _YEAR_ANY.findall(head) if 2000 <= int(y) <= dt.date.today().year]
+    if years:
+        cnt = collections.Counter(years)
+        top, n = cnt.most_common(1)[0]
+        if n >= 2 or len(cnt) == 1:
+            return top, "body"
+    if published:
+        return published.year - 1 if published.month <= 6 else published.year, "published"
+    return None, None

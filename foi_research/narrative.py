@@ -1,0 +1,130 @@
+"""Figures stated in prose: 收到申请N件, 同意公开N件, 行政复议N件 …, and sentences that say a
+count is zero (没有收到…申请). The patterns live in the code list (legacy_indicators.narrative
+and narrative_zero); this module decides where to look and how to attach sub-counts.
+
+Where it looks: prose lines (not table cells) of the report, outside sections about subordinate
+units (所属事业单位 …), whose figures belong to someone else. The first statement of an indicator
+wins. Outcomes of review and litigation (其中3件维持) are only read right after the count they
+break down, and only when that count stands alone in its clause, so that '行政复议2宗、行政诉讼1宗,
+其中2宗维持' attributes nothing.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from . import codes
+from .normalize import compact
+from .readers import Row
+
+_HEADING = re.compile(r"^(?:[一二三四五六七八九十]{1,3}[、.]|\([一二三四五六七八九十]{1,3}\)|\d{1,2}[.、])")
+_EXCLUDE_HEADING = re.compile(r"事业单位|所属单位|下属单位|二级单位|直属单位|所属部门")
+_SENTENCES = re.compile(r"[^。;!?]+[。;!?]?")
+_PROCEEDING = {"reconsideration": re.compile(r"行政复议"), "litigation": re.compile(r"行政诉讼")}
+_SUBS = {
+    "upheld": re.compile(r"(?:维持(?:具体行政行为|原答复|原决定|原行政行为)?\s*(?P<a>\d{1,6})\s*[件宗项起例]|(?P<b>\d{1,6})\s*[件宗项起例](?:被)?维持)"),
+    "corrected": re.compile(r"(?:(?:被依法)?纠(?:错|正)\s*(?P<a>\d{1,6})\s*[件宗项起例]|(?P<b>\d{1,6})\s*[件宗项起例](?:被)?(?:依法)?纠(?:错|正))"),
+    "other": re.compile(r"(?:其他(?:情形|结果)\s*(?P<a>\d{1,6})\s*[件宗项起例]|(?P<b>\d{1,6})\s*[件宗项起例]其他(?:情形|结果))"),
+}
+
+
+_REQUEST_FAMILIES = {"received", "completed", "answered"}
+
+
+@dataclass
+class Figure:
+    indicator: str
+    value: int
+    raw: str
+    line: int
+
+
+def _prose_lines(rows: list[Row]):
+    """(line, text, heading) of prose rows, skipping sections about subordinate units. The
+    heading is the last section heading seen (inline headings such as '(二)依申请公开情况。…'
+    count)."""
+    excluded = False
+    heading = ""
+    for r in rows:
+        if r.kind != "text":
+            continue
+        s = compact(r.norm)
+        if not s:
+            continue
+        if _HEADING.match(s):
+            head = re.split(r"[。:]", s, maxsplit=1)[0][:40]
+            excluded = bool(_EXCLUDE_HEADING.search(head))
+            heading = head
+            if len(s) <= 40:
+                continue
+        if excluded:
+            continue
+        if len(s) < 12 or not re.search(r"[,。;,]", s):
+            continue
+        yield r.line, s, heading
+
+
+def extract(rows: list[Row]) -> list[Figure]:
+    rules, zeros = codes.narrative_rules()
+    parents = {d["code"]: d.get("parent") for d in codes.raw()["legacy_indicators"]}
+    tail_only = {c for c, p in parents.items() if p in ("reconsideration", "litigation", "complaint")}
+    found: dict[str, Figure] = {}
+    for line, text, heading in _prose_lines(rows):
+        for sent in _SENTENCES.findall(text):
+            numeric_hits: set[str] = set()
+            about_requests = "申请" in sent or "申请" in heading
+            for ind, rx in rules:
+                if ind in tail_only:
+                    continue
+                if not about_requests and codes.legacy_family(ind) in _REQUEST_FAMILIES:
+                    continue
+                for m in rx.finditer(sent):
+                    numeric_hits.add(ind)
+                    if ind in found:
+                        break
+                    clause = _clause(sent, m.start(), m.end())
+                    if ind == "received" and ("结转" in clause and "含" in clause):
+                        continue  # a count that includes last year's carry-over is not 'received'
+                    found[ind] = Figure(ind, int(m.group("n")), m.group(0), line)
+                    if ind in _PROCEEDING:
+                        _tail(sent, m, ind, found, line)
+                    break
+            for rx, inds in zeros:
+                if not rx.search(sent):
+                    continue
+                for ind in inds:
+                    if ind not in found and ind not in numeric_hits:
+                        found[ind] = Figure(ind, 0, rx.search(sent).group(0), line)
+    return sorted(found.values(), key=lambda f: (f.line, codes.LEGACY_INDICATORS.index(f.indicator)))
+
+
+def _clause(sent: str, a: int, b: int) -> str:
+    lo = max(sent.rfind(",", 0, a), sent.rfind(",", 0, a)) + 1
+    hi_c = [i for i in (sent.find(",", b), sent.find(",", b)) if i >= 0]
+    hi = min(hi_c) if hi_c else len(sent)
+    return sent[lo:hi]
+
+
+def _tail(sent: str, m: re.Match, ind: str, found: dict, line: int) -> None:
+    """Outcomes that break down a review/litigation count: '行政复议4件,其中3件维持,1件尚未审结'."""
+    total = int(m.group("n"))
+    before = sent[max(0, m.start() - 3) : m.start()]
+    if re.search(r"[、和及与]$", before):
+        return  # the count is the second of a list: sub-counts cannot be attributed
+    rest = sent[m.end() :]
+    other_proc = [p for p in _PROCEEDING.values() if p.search(rest)]
+    cut = min((p.search(rest).start() for p in other_proc), default=len(rest))
+    tail = rest[:cut]
+    if re.match(r"^\s*[、和及与]", tail):
+        return  # '行政复议2宗、行政诉讼1宗,其中…': the breakdown is shared
+    got = {}
+    for key, rx in _SUBS.items():
+        mm = rx.search(tail)
+        if mm:
+            got[key] = int(mm.group("a") or mm.group("b"))
+    if not got or sum(got.values()) > total:
+        return
+    for key, v in got.items():
+        code = f"{ind}_{key}"
+        if code not in found:
+            found[code] = Figure(code, v, tail.strip(",,")[:80], line)

@@ -1,0 +1,391 @@
+"""Parse documents into the contract's tables.
+
+parse_file(path) reads one file and returns the rows of every table for the reports it holds; it
+never raises for bad input (the report gets status failed and a quality row saying why).
+parse_paths(paths) walks files and folders and yields those results, in parallel when asked.
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import checks, codes, layout, narrative, tables
+from .codes import PROACTIVE_LAYOUT, outcome_rows, rows_for_template
+from .gazetteer import gazetteer
+from .meta import read_meta
+from .normalize import compact
+from .readers import SUPPORTED, Document, read
+from .segment import split
+from .tables import Problem, Val
+
+TABLES = ("reports", "requests", "appeals", "proactive", "legacy", "quality")
+
+
+@dataclass
+class Parsed:
+    """Rows of every table for one file."""
+
+    reports: list[dict] = field(default_factory=list)
+    requests: list[dict] = field(default_factory=list)
+    appeals: list[dict] = field(default_factory=list)
+    proactive: list[dict] = field(default_factory=list)
+    legacy: list[dict] = field(default_factory=list)
+    quality: list[dict] = field(default_factory=list)
+
+    def extend(self, other: "Parsed") -> None:
+        for t in TABLES:
+            getattr(self, t).extend(getattr(other, t))
+
+    def rows(self, table: str) -> list[dict]:
+        return getattr(self, table)
+
+
+def _q(report_id: str, p: Problem) -> dict:
+    d = {
+        "report_id": report_id,
+        "check": p.check,
+        "severity": p.severity,
+        "message": p.message,
+        "row_code": None,
+        "applicant": None,
+        "proceeding": None,
+        "indicator": None,
+        "item": None,
+        "measure": None,
+        "line": p.line,
+    }
+    for k, v in (p.context or {}).items():
+        if k in d:
+            d[k] = v
+    return d
+
+
+_MARK_2021 = re.compile(r"国办公开办函[〔\[(]?2021")
+_MARK_2019 = re.compile(r"国办公开办函[〔\[(]?2019")
+_ATTACHMENT = re.compile(r"[^\s,。]{0,40}统计表\.(?:docx?|xlsx?|pdf|wps|et)")
+
+
+def _year_template(year: int | None) -> str:
+    if year is None:
+        return "unknown"
+    if year >= 2021:
+        return "2021"
+    if year >= 2019:
+        return "2019"
+    return "narrative"
+
+
+def report_id_for(path: Path, line: int) -> str:
+    return f"{path.stem}:{line}"
+
+
+def parse_document(doc: Document, display_path: str | None = None) -> Parsed:
+    out = Parsed()
+    src = display_path or str(doc.path)
+    base = {
+        "source_file": src,
+        "source_format": doc.fmt,
+        "encoding": doc.encoding,
+        "script": "traditional" if doc.traditional else "simplified",
+        "file_sha1": doc.sha1 or None,
+    }
+    if doc.fatal:
+        rid = report_id_for(doc.path, 0)
+        out.reports.append(_report_row(rid, base, 0, None, "unknown", "failed"))
+        out.quality.append(_q(rid, Problem("read_error", "error", f"{src}: {doc.fatal}")))
+        return out
+    segs = [s for s in split(doc) if s.kind == "report"]
+    if not segs:
+        rid = report_id_for(doc.path, 0)
+        out.reports.append(_report_row(rid, base, 0, None, "unknown", "no_tables"))
+        out.quality.append(_q(rid, Problem("no_report", "error", f"{src}: no annual report found in the file (only a guide or other page)")))
+        return out
+    seen_ids: set[str] = set()
+    for seg in segs:
+        try:
+            _parse_segment(doc, seg, base, out, seen_ids)
+        except Exception as e:  # one broken report never stops the others
+            first = next((r.line for r in seg.rows if r.norm.strip()), seg.rows[0].line if seg.rows else 0)
+            rid = report_id_for(doc.path, first)
+            out.reports.append(_report_row(rid, base, first, None, "unknown", "failed"))
+            out.quality.append(
+                _q(rid, Problem("parse_error", "error", f"{src} line {first}: the parser failed on this report ({type(e).__name__}: {e}); please report it with the file"))
+            )
+    return out
+
+
+def _report_row(rid, base, line, meta, template, status, place=None) -> dict:
+    d = {
+        "report_id": rid,
+        "source_file": base["source_file"],
+        "source_line": line,
+        "agency": None,
+        "year": None,
+        "published": None,
+        "province": None,
+        "city": None,
+        "county": None,
+        "division_code": None,
+        "template": template,
+        "status": status,
+        "title": None,
+        "published_raw": None,
+        "division_level": None,
+        "agency_source": None,
+        "year_source": None,
+        "source_format": base["source_format"],
+        "encoding": base["encoding"],
+        "script": base["script"],
+        "file_sha1": base["file_sha1"],
+    }
+    if meta is not None:
+        d.update(
+            agency=meta.agency,
+            year=meta.year,
+            published=meta.published,
+            title=meta.title,
+            published_raw=meta.published_raw,
+            agency_source=meta.agency_source,
+            year_source=meta.year_source,
+        )
+    if place is not None:
+        d.update(province=place.province, city=place.city, county=place.county, division_code=place.code, division_level=place.level)
+    return d
+
+
+def _parse_segment(doc: Document, seg, base: dict, out: Parsed, seen_ids: set[str]) -> None:
+    rows = seg.rows
+    first = next((r.line for r in rows if r.norm.strip()), rows[0].line if rows else 0)
+    if seg.title_idx is not None:
+        first = rows[seg.title_idx].line
+    rid = report_id_for(doc.path, first)
+    if rid in seen_ids:
+        rid = f"{rid}.{len(seen_ids)}"
+    seen_ids.add(rid)
+    meta = read_meta(rows, seg.date_idx)
+    text = "\n".join(r.norm for r in rows if r.kind == "text")
+    problems: list[Problem] = []
+
+    items = layout.stream(rows)
+    lg = tables.read_legacy(items)
+    t3 = tables.read_t3(items)
+    t4 = tables.read_t4(items, t3.end if t3.found else 0) if not (lg.found and not t3.found) else tables.T4()
+
+    marker = "2021" if _MARK_2021.search(compact(text)) else "2019" if _MARK_2019.search(compact(text)) else None
+    hint = t3.template_votes or marker or (_year_template(meta.year) if meta.year and meta.year >= 2019 else None)
+    t2_end = t3.start if t3.found else (t4.start if t4.found else len(items))
+    t2 = tables.read_t2(items, 0, t2_end, hint)
+
+    # template
+    if lg.found and not t3.found:
+        template = "legacy-stats"
+    elif t3.found or t2.found or t4.found:
+        template = t3.template_votes or t2.template_vote or marker or _year_template(meta.year)
+        if template not in ("2019", "2021"):
+            template = "2019" if t3.other_total_row else "2021"
+    else:
+        template = marker or _year_template(meta.year)
+
+    place = gazetteer().place(meta.agency, text)
+
+    # ---- table 3
+    t3_rows = []
+    if t3.found:
+        problems += t3.problems
+        for (row, app), v in t3.cells.items():
+            t3_rows.append((row, app, v))
+        if template == "2021" and all((r, a) in t3.cells for r in ("other_no_correction", "other_no_fee", "other_other") for a in t3.columns) and "other_total" not in t3.rows:
+            for a in t3.columns:
+                parts = [t3.cells[(r, a)] for r in ("other_no_correction", "other_no_fee", "other_other")]
+                if any(p.value is not None for p in parts):
+                    v = Val(sum(p.value or 0 for p in parts), None, None)
+                else:
+                    v = Val(None, None, None)
+                out.requests.append(
+                    {"report_id": rid, "row_code": "other_total", "applicant": a, "value": v.value, "raw": None, "line": None, "derived": True}
+                )
+        problems += checks.check_t3(t3.cells, template, t3.columns)
+    for row, app, v in t3_rows:
+        out.requests.append({"report_id": rid, "row_code": row, "applicant": app, "value": v.value, "raw": v.raw, "line": v.line, "derived": False})
+
+    # ---- table 4
+    if t4.found:
+        problems += t4.problems
+        for (p, o), v in t4.cells.items():
+            out.appeals.append({"report_id": rid, "proceeding": p, "outcome": o, "value": v.value, "raw": v.raw, "line": v.line})
+        problems += checks.check_t4(t4.cells)
+
+    # ---- table 2
+    if t2.found:
+        problems += t2.problems
+        for item, meas, v in t2.cells:
+            out.proactive.append(
+                {"report_id": rid, "item": item, "measure": meas, "value": None if v.value is None else float(v.value), "unit": v.unit, "raw": v.raw, "line": v.line}
+            )
+
+    # ---- legacy table and prose
+    if lg.found:
+        problems += lg.problems
+        for ind, v in lg.values.items():
+            out.legacy.append({"report_id": rid, "indicator": ind, "value": v.value, "origin": "table", "raw": v.raw, "line": v.line})
+        problems += checks.check_legacy(lg.values, "table")
+    figs = narrative.extract(rows)
+    narr = {f.indicator: Val(f.value, f.raw, f.line) for f in figs}
+    for f in figs:
+        out.legacy.append({"report_id": rid, "indicator": f.indicator, "value": f.value, "origin": "narrative", "raw": f.raw, "line": f.line})
+    problems += checks.check_legacy(narr, "narrative", skip=("received",) if "结转" in text else ())
+    problems += checks.check_narrative(narr, lg.values if lg.found else {}, t3.cells, t4.cells, template)
+
+    # ---- status
+    status, why = _status(template, t2, t3, t4, lg, rows, text)
+    problems += why
+    if meta.year is None:
+        problems.append(Problem("year_unknown", "warning", "the document does not say which year it reports on"))
+    elif meta.year_source not in ("title",):
+        problems.append(Problem("year_inferred", "info", f"year {meta.year} read from the {meta.year_source} (no year in a title)"))
+    if meta.agency is None:
+        problems.append(Problem("agency_unknown", "warning", "the issuing agency is not named in the document (no title, no name in the text)"))
+    elif meta.agency_source != "title":
+        problems.append(Problem("agency_inferred", "info", f"agency '{meta.agency}' read from the text (no title line)"))
+    out.reports.append(_report_row(rid, base, first, meta, template, status, place))
+    out.quality.extend(_q(rid, p) for p in problems)
+
+
+def _status(template, t2, t3, t4, lg, rows, text) -> tuple[str, list[Problem]]:
+    why: list[Problem] = []
+    body = sum(len(compact(r.norm)) for r in rows[2:] if r.kind == "text")
+    if template in ("2019", "2021"):
+        if not (t2.found or t3.found or t4.found):
+            if body < 40:
+                why.append(Problem("body_missing", "warning", "the report body is missing from the document: only its title and date are present"))
+            else:
+                why.append(Problem("tables_missing", "warning", f"no table of the {template} template is in the document (prose only: the copy is cut off or the tables were images or attachments)"))
+            return "no_tables", why
+        gaps = []
+        if not t3.found:
+            gaps.append("table 3 not found")
+        else:
+            miss = t3.missing_rows(template)
+            unread = [p for p in t3.problems if p.check in ("t3_row_unreadable", "t3_truncated")]
+            if miss:
+                gaps.append(f"table 3 rows not found: {', '.join(miss)}")
+            if unread:
+                gaps.append(f"{len(unread)} table-3 row(s) unreadable")
+        if not t4.found:
+            gaps.append("table 4 not found")
+        elif not t4.complete:
+            gaps.append("table 4 values unreadable")
+        if not t2.found:
+            gaps.append("table 2 not found")
+        else:
+            expected = [c.code for c in codes.V("proactive_items") if c.extra.get("section") in PROACTIVE_LAYOUT[template]]
+            expected = [e for e in expected if e != "other_docs"]
+            if template == "2021":
+                expected = [e for e in expected if e not in ("other_services", "procurement")]
+            miss2 = [e for e in expected if e not in t2.items_seen]
+            if miss2:
+                gaps.append(f"table 2 items not found: {', '.join(miss2)}")
+        if gaps:
+            why.append(Problem("incomplete", "warning", "; ".join(gaps)))
+            return "partial", why
+        return "ok", why
+    if template == "legacy-stats":
+        need = ["received", "completed", "answered"]
+        miss = [n for n in need if n not in lg.values]
+        if miss:
+            why.append(Problem("incomplete", "warning", f"statistics table: {', '.join(miss)} not found"))
+            return "partial", why
+        return "ok", why
+    # narrative or unknown
+    att = _ATTACHMENT.search(compact(text))
+    if body < 40:
+        why.append(Problem("body_missing", "warning", "the report body is missing from the document: only its title and date are present"))
+    elif att:
+        why.append(Problem("table_attachment", "info", f"the statistics table was a separate attachment ({att.group(0)}) that is not in this copy; only prose figures are available"))
+    else:
+        why.append(Problem("narrative_only", "info", "narrative report: no statistics table in the document"))
+    return "no_tables", why
+
+
+# ---------------------------------------------------------------------------------------------
+# Files and folders
+
+
+def iter_files(inputs: Iterable[str | os.PathLike]) -> Iterator[Path]:
+    """Expand files and folders (recursively) into supported files, sorted for stable output.
+    Unsupported files inside folders are skipped; unsupported files named explicitly are kept
+    (they will be reported as failed with the reason)."""
+    for inp in inputs:
+        p = Path(inp)
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and f.suffix.lower() in SUPPORTED and not f.name.startswith("."):
+                    yield f
+        else:
+            yield p
+
+
+def parse_file(path: str | os.PathLike, display_path: str | None = None) -> Parsed:
+    path = Path(path)
+    try:
+        doc = read(path)
+        return parse_document(doc, display_path)
+    except Exception as e:  # pragma: no cover - read() already guards; last line of defence
+        out = Parsed()
+        rid = report_id_for(path, 0)
+        out.reports.append(
+            _report_row(
+                rid,
+                {"source_file": display_path or str(path), "source_format": path.suffix.lstrip(".") or "txt", "encoding": None, "script": None, "file_sha1": None},
+                0,
+                None,
+                "unknown",
+                "failed",
+            )
+        )
+        out.quality.append(_q(rid, Problem("parse_error", "error", f"{path}: {type(e).__name__}: {e}")))
+        return out
+
+
+def _parse_one(args: tuple[str, str | None]) -> Parsed:
+    return parse_file(args[0], args[1])
+
+
+def parse_paths(
+    paths: Iterable[str | os.PathLike], workers: int | None = None, progress: bool = False, chunksize: int = 8
+) -> Iterator[Parsed]:
+    """Parse every file; yields one Parsed per file in input order. workers=None uses all cores
+    when there are enough files to pay for the processes; workers=1 stays in this process."""
+    files = list(iter_files(paths))
+    jobs = [(str(f), None) for f in files]
+    n = len(jobs)
+    if workers is None:
+        workers = os.cpu_count() or 1
+        if n < 64:
+            workers = 1
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=n, unit="file", desc="parsing", disable=n < 2)
+    try:
+        if workers <= 1:
+            for j in jobs:
+                yield _parse_one(j)
+                if bar:
+                    bar.update(1)
+        else:
+            import multiprocessing as mp
+
+            ctx = mp.get_context("forkserver" if hasattr(os, "fork") else "spawn")
+            with ctx.Pool(workers) as pool:
+                for res in pool.imap(_parse_one, jobs, chunksize=chunksize):
+                    yield res
+                    if bar:
+                        bar.update(1)
+    finally:
+        if bar:
+            bar.close()

@@ -1,0 +1,412 @@
+"""Read any supported file into a Document: a sequence of rows, each with its source line.
+
+Plain text becomes one row per physical line (split into cells later, by tabs, pipes or trailing
+numbers). HTML, Word and PDF tables become rows of cells with merged cells expanded into
+placeholders, so that a value keeps its column. Every row keeps the raw text as printed and a
+normalised copy (see normalize.py) used for matching.
+
+Reading never raises for bad input: problems are returned in Document.problems, and a document
+that cannot be read at all has no rows and `fatal` set to a message saying why and what to do.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .normalize import clean_text, looks_traditional
+
+TEXT_EXT = {".txt", ".text"}
+HTML_EXT = {".html", ".htm", ".shtml", ".xhtml", ".jhtml", ".asp", ".aspx", ".jsp", ".php"}
+DOCX_EXT = {".docx"}
+PDF_EXT = {".pdf"}
+SUPPORTED = TEXT_EXT | HTML_EXT | DOCX_EXT | PDF_EXT
+
+
+@dataclass(slots=True)
+class Cell:
+    raw: str
+    norm: str
+    line: int
+    span: bool = False  # placeholder for a merged (colspan/rowspan) cell
+
+
+@dataclass(slots=True)
+class Row:
+    line: int
+    raw: str
+    norm: str
+    cells: list[Cell] | None = None  # set for table rows; text rows are split on demand
+    kind: str = "text"  # 'text' or 'table'
+
+
+@dataclass
+class Document:
+    path: Path
+    fmt: str
+    rows: list[Row] = field(default_factory=list)
+    encoding: str | None = None
+    traditional: bool = False
+    sha1: str = ""
+    problems: list[str] = field(default_factory=list)
+    fatal: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Bytes -> str
+
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
+_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030", "big5": "big5hkscs"}
+
+
+def _looks_binary(data: bytes) -> bool:
+    head = data[:4096]
+    if not head:
+        return False
+    if head.startswith((b"%PDF", b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"\x89PNG", b"\xff\xd8\xff", b"GIF8")):
+        return True
+    ctrl = sum(1 for b in head if b < 9 or (13 < b < 32 and b != 27))
+    return ctrl > len(head) * 0.05
+
+
+def decode(data: bytes, declared: str | None = None) -> tuple[str, str]:
+    """Decode bytes of a Chinese document. Returns (text, encoding). Raises ValueError with a
+    readable reason when no encoding fits."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16"
+    # UTF-16 without BOM: NUL in every other byte of mostly-ASCII/CJK text
+    if len(data) >= 4:
+        even = data[0:2000:2].count(0)
+        odd = data[1:2000:2].count(0)
+        n = min(1000, len(data) // 2)
+        if odd > n * 0.3 and even < n * 0.05:
+            return data.decode("utf-16-le", errors="replace"), "utf-16-le"
+        if even > n * 0.3 and odd < n * 0.05:
+            return data.decode("utf-16-be", errors="replace"), "utf-16-be"
+    if declared:
+        enc = _ALIASES.get(declared.lower(), declared.lower())
+        try:
+            return data.decode(enc), enc
+        except (LookupError, UnicodeDecodeError):
+            pass
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    if _looks_binary(data):
+        raise ValueError("this looks like a binary file, not text")
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(
+        data, cp_isolation=["gb18030", "big5hkscs", "utf_8", "utf_16", "hz", "cp950", "euc_jp"]
+    ).best()
+    if best is None:
+        for enc in ("gb18030", "big5hkscs"):
+            try:
+                return data.decode(enc), enc
+            except UnicodeDecodeError:
+                continue
+        raise ValueError("no text encoding fits (tried UTF-8, UTF-16, GB18030, Big5)")
+    enc = _ALIASES.get(best.encoding, best.encoding)
+    return str(best), enc
+
+
+# ---------------------------------------------------------------------------------------------
+# Readers
+
+
+def read(path: str | Path) -> Document:
+    path = Path(path)
+    suffix = path.suffix.lower()
+    fmt = (
+        "html" if suffix in HTML_EXT else "docx" if suffix in DOCX_EXT else "pdf" if suffix in PDF_EXT else "txt"
+    )  # anything else is tried as text (and detected as HTML/PDF/Word by its content)
+    doc = Document(path=path, fmt=fmt)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        doc.fatal = f"cannot open the file ({e.strerror or e}); check the path and permissions"
+        return doc
+    doc.sha1 = hashlib.sha1(data).hexdigest()
+    if not data.strip():
+        doc.fatal = "the file is empty; re-download or re-scrape it"
+        return doc
+    if fmt == "txt" and data.lstrip()[:1] == b"<" and re.search(rb"<(?:html|body|table|p|div)[\s>]", data[:20000], re.I):
+        fmt = doc.fmt = "html"
+    if fmt == "txt" and data.startswith(b"%PDF"):
+        fmt = doc.fmt = "pdf"
+    if fmt == "txt" and data.startswith(b"PK\x03\x04"):
+        fmt = doc.fmt = "docx"
+    try:
+        if fmt == "html":
+            _read_html(doc, data)
+        elif fmt == "docx":
+            _read_docx(doc)
+        elif fmt == "pdf":
+            _read_pdf(doc)
+        else:
+            _read_text(doc, data)
+    except ValueError as e:
+        doc.fatal = str(e)
+    except Exception as e:  # a broken file must never stop the run
+        doc.fatal = f"could not read the {fmt.upper()} file ({type(e).__name__}: {e})"
+    if doc.fatal:
+        doc.rows = []
+    elif not any(r.norm.strip() for r in doc.rows):
+        doc.fatal = doc.fatal or "the file holds no text"
+    return doc
+
+
+def _read_text(doc: Document, data: bytes) -> None:
+    text, enc = decode(data)
+    doc.encoding = enc
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in text:
+        raise ValueError("the text contains NUL bytes: it is binary or a mis-detected encoding")
+    doc.traditional = looks_traditional(text)
+    norm = clean_text(text, doc.traditional)
+    raw_lines = text.split("\n")
+    norm_lines = norm.split("\n")
+    if len(raw_lines) != len(norm_lines):  # normalisation never adds or removes newlines
+        norm_lines = [clean_text(x, doc.traditional) for x in raw_lines]
+    doc.rows = [Row(i, r, n) for i, (r, n) in enumerate(zip(raw_lines, norm_lines), start=1)]
+
+
+# --- HTML -------------------------------------------------------------------------------------
+
+_BLOCK = {
+    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dd", "dt", "section",
+    "article", "header", "footer", "blockquote", "pre", "center", "nav", "aside", "main", "figure",
+    "figcaption", "address", "hr", "form", "fieldset", "tr", "td", "th", "caption", "tbody", "thead",
+}
+_HTML_WS = re.compile(r"[ \t\r\n]+")
+_SKIP = {"script", "style", "noscript", "head", "template", "svg", "iframe", "select", "option", "button", "textarea"}
+
+
+def _read_html(doc: Document, data: bytes) -> None:
+    import lxml.html
+
+    m = _META_CHARSET.search(data[:8192])
+    text, enc = decode(data, m.group(1).decode("ascii", "ignore") if m else None)
+    doc.encoding = enc
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
+    root = lxml.html.document_fromstring(text)
+    out: list[tuple[int, str, list[tuple[str, int, bool]] | None]] = []
+    buf: list[str] = []
+    buf_line = [0]
+
+    def flush():
+        s = "".join(buf).strip()
+        if s:
+            for part in s.split("\n"):
+                if part.strip():
+                    out.append((buf_line[0], part.strip(), None))
+        buf.clear()
+
+    def add(s: str | None, line: int):
+        if s:
+            if s != "\n":
+                s = _HTML_WS.sub(" ", s)
+            if not buf:
+                buf_line[0] = line
+            buf.append(s)
+
+    def walk(el):
+        tag = el.tag if isinstance(el.tag, str) else None
+        line = el.sourceline or 0
+        if tag is None:  # comment or processing instruction
+            add(el.tail, line)
+            return
+        tag = tag.lower()
+        if tag in _SKIP:
+            add(el.tail, line)
+            return
+        if tag == "table" and not el.xpath(".//table"):
+            flush()
+            for cells in _html_table(el):
+                out.append((cells[0][1] if cells else line, "", cells))
+            add(el.tail, line)
+            return
+        if tag == "br":
+            add("\n", line)
+            add(el.tail, line)
+            return
+        block = tag in _BLOCK or tag == "table"
+        if block:
+            flush()
+        add(el.text, line)
+        for ch in el:
+            walk(ch)
+        if block:
+            flush()
+        add(el.tail, line)
+
+    body = root.find("body")
+    walk(body if body is not None else root)
+    flush()
+    sample = "".join(t for _, t, c in out if c is None)[:4000] + "".join(
+        c[0] for _, _, cs in out if cs for c in cs[:3]
+    )
+    doc.traditional = looks_traditional(sample)
+    rows = []
+    for line, txt, cells in out:
+        if cells is None:
+            rows.append(Row(line, txt, clean_text(txt, doc.traditional)))
+        else:
+            cs = [Cell(r, clean_text(r, doc.traditional).strip(), ln, span) for r, ln, span in cells]
+            rows.append(Row(line, "\t".join(c.raw for c in cs), "\t".join(c.norm for c in cs), cs, "table"))
+    doc.rows = rows
+
+
+def _cell_text(td) -> str:
+    parts = []
+    for t in td.itertext():
+        parts.append(t)
+    return re.sub(r"[ \t\r\n\u00a0\u3000]+", " ", "".join(parts)).strip()
+
+
+def _html_table(table) -> list[list[tuple[str, int, bool]]]:
+    """Expand a table into a grid; merged cells become span placeholders."""
+    trs = table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")
+    grid: list[list[tuple[str, int, bool]]] = []
+    carry: dict[int, int] = {}  # column -> rows still covered by a rowspan from above
+    for tr in trs:
+        row: list[tuple[str, int, bool]] = []
+        col = 0
+        line = tr.sourceline or 0
+
+        def fill_carried():
+            nonlocal col
+            while carry.get(col, 0) > 0:
+                row.append(("", line, True))
+                carry[col] -= 1
+                col += 1
+
+        for td in tr:
+            if not isinstance(td.tag, str) or td.tag.lower() not in ("td", "th"):
+                continue
+            fill_carried()
+            try:
+                cs = max(1, int(td.get("colspan", "1") or 1))
+            except ValueError:
+                cs = 1
+            try:
+                rs = max(1, int(td.get("rowspan", "1") or 1))
+            except ValueError:
+                rs = 1
+            cs, rs = min(cs, 50), min(rs, 200)
+            row.append((_cell_text(td), td.sourceline or line, False))
+            for k in range(cs):
+                if k:
+                    row.append(("", td.sourceline or line, True))
+                if rs > 1:
+                    carry[col + k] = rs - 1
+            col += cs
+        fill_carried()
+        grid.append(row)
+    return grid
+
+
+# --- DOCX -------------------------------------------------------------------------------------
+
+
+def _read_docx(doc: Document) -> None:
+    import docx
+    from docx.oxml.ns import qn
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    d = docx.Document(str(doc.path))
+    items: list[tuple[str, list[tuple[str, bool]] | None]] = []
+
+    def visit(container):
+        for child in container.iterchildren():
+            if child.tag == qn("w:p"):
+                items.append((Paragraph(child, d).text, None))
+            elif child.tag == qn("w:tbl"):
+                t = Table(child, d)
+                above: list = []
+                for r in t.rows:
+                    tcs = [c._tc for c in r.cells]
+                    cells = []
+                    for j, c in enumerate(r.cells):
+                        span = (j > 0 and tcs[j] is tcs[j - 1]) or (j < len(above) and above[j] is tcs[j])
+                        cells.append((" ".join(c.text.split()), span))
+                    above = tcs
+                    items.append(("", cells))
+            elif child.tag == qn("w:sdt"):
+                content = child.find(qn("w:sdtContent"))
+                if content is not None:
+                    visit(content)
+
+    visit(d.element.body)
+    sample = "".join(t for t, c in items if c is None)[:4000] + "".join(
+        x[0] for _, c in items if c for x in c[:3]
+    )
+    doc.traditional = looks_traditional(sample)
+    rows = []
+    for i, (txt, cells) in enumerate(items, start=1):
+        if cells is None:
+            for part in txt.split("\n"):
+                rows.append(Row(i, part, clean_text(part, doc.traditional)))
+        else:
+            cs = [Cell(r, clean_text(r, doc.traditional).strip(), i, span) for r, span in cells]
+            rows.append(Row(i, "\t".join(c.raw for c in cs), "\t".join(c.norm for c in cs), cs, "table"))
+    doc.encoding = "docx"
+    doc.rows = rows
+
+
+# --- PDF --------------------------------------------------------------------------------------
+
+
+def _read_pdf(doc: Document) -> None:
+    import logging
+
+    import pdfplumber
+
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)
+    items: list[tuple[str, list[tuple[str, bool]] | None]] = []
+    nchars = 0
+    with pdfplumber.open(str(doc.path)) as pdf:
+        for page in pdf.pages:
+            nchars += len(page.chars)
+            if not page.chars:
+                continue
+            tables = page.find_tables()
+            boxes = [t.bbox for t in tables]
+
+            def outside(obj, boxes=boxes):
+                x0, top, x1, bottom = obj.get("x0", 0), obj.get("top", 0), obj.get("x1", 0), obj.get("bottom", 0)
+                return not any(b[0] - 1 <= x0 and x1 <= b[2] + 1 and b[1] - 1 <= top and bottom <= b[3] + 1 for b in boxes)
+
+            rest = page.filter(outside) if boxes else page
+            placed: list[tuple[float, int, str, list | None]] = []
+            for k, ln in enumerate(rest.extract_text_lines(layout=False)):
+                placed.append((ln["top"], k, ln["text"], None))
+            for k, t in enumerate(tables):
+                rows = t.extract()
+                for j, r in enumerate(rows):
+                    cells = [((c or "").replace("\n", ""), c is None) for c in r]
+                    placed.append((t.bbox[1] + j * 0.001, 10_000 + k * 1000 + j, "", cells))
+            placed.sort(key=lambda x: (x[0], x[1]))
+            for _, _, txt, cells in placed:
+                items.append((txt, cells))
+    if nchars == 0:
+        raise ValueError(
+            "the PDF has no text layer (it is a scanned image); run OCR first, e.g. `ocrmypdf in.pdf out.pdf`, then parse the OCR'd file"
+        )
+    sample = "".join(t for t, c in items if c is None)[:4000]
+    doc.traditional = looks_traditional(sample)
+    rows = []
+    for i, (txt, cells) in enumerate(items, start=1):
+        if cells is None:
+            rows.append(Row(i, txt, clean_text(txt, doc.traditional)))
+        else:
+            cs = [Cell(r, clean_text(r, doc.traditional).strip(), i, span) for r, span in cells]
+            rows.append(Row(i, "\t".join(c.raw for c in cs), "\t".join(c.norm for c in cs), cs, "table"))
+    doc.encoding = "pdf"
+    doc.rows = rows

@@ -1,0 +1,184 @@
+"""The tables of the data contract: columns, types, meanings and allowed codes, and the pandera
+schemas that validate them.
+
+TABLES is the single description of every column; the pandera schemas, the arrow schemas used
+to write parquet, the Frictionless datapackage.json and the codebook are all generated from it,
+and the allowed codes come from the code list (codes.py).
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import pandera.polars as pa
+import polars as pl
+
+from . import codes
+
+
+@dataclass(frozen=True)
+class Col:
+    name: str
+    dtype: type
+    nullable: bool
+    description: str
+    vocab: str | None = None  # name of a vocabulary in codes.yaml
+    unit: str | None = None
+    ge: float | None = None
+    le: float | None = None
+    contract: bool = True  # named in ../shared/CONTRACT.md (False: our addition)
+
+
+S, I, F, B, D = pl.String, pl.Int64, pl.Float64, pl.Boolean, pl.Date
+
+_QUALITY_CONTEXT = [
+    Col("row_code", S, True, "Table-3 row the finding is about", "request_rows"),
+    Col("applicant", S, True, "Table-3 applicant column the finding is about", "applicants"),
+    Col("proceeding", S, True, "Table-4 proceeding the finding is about", "proceedings"),
+    Col("indicator", S, True, "Legacy indicator the finding is about", "legacy_indicators", contract=False),
+    Col("item", S, True, "Table-2 item the finding is about", "proactive_items", contract=False),
+    Col("measure", S, True, "Table-2 measure the finding is about", "proactive_measures", contract=False),
+    Col("line", I, True, "Source line the finding points at", ge=0, contract=False),
+]
+
+TABLES: dict[str, dict] = {
+    "reports": {
+        "title": "Reports / 年度报告",
+        "description": "One row per report found; a file may hold several reports.",
+        "key": ["report_id"],
+        "columns": [
+            Col("report_id", S, False, "Identifier of the report: file name stem, ':' and the first line of the report in its file"),
+            Col("source_file", S, False, "Path of the file the report was read from"),
+            Col("source_line", I, False, "First line of the report in its file (0 when the file could not be read)", ge=0),
+            Col("agency", S, True, "Issuing agency as printed (whitespace removed, Traditional script converted)"),
+            Col("year", I, True, "The year reported on", ge=1990, le=2100),
+            Col("published", D, True, "Publication date when the document gives a full date"),
+            Col("province", S, True, "Province-level division of the agency"),
+            Col("city", S, True, "Prefecture-level division of the agency (null for municipalities)"),
+            Col("county", S, True, "County-level division of the agency, or the development zone it belongs to"),
+            Col("division_code", S, True, "GB/T 2260 code of the most specific division found (6 digits)"),
+            Col("template", S, False, "Report template recognised", "templates"),
+            Col("status", S, False, "How completely the report's tables could be read", "statuses"),
+            Col("title", S, True, "Title line as found", contract=False),
+            Col("published_raw", S, True, "Publication date text as printed (also month-only dates such as 2021年2月)", contract=False),
+            Col("division_level", S, True, "Level of division_code: province, city or county", contract=False),
+            Col("agency_source", S, True, "Where the agency was read: title, body", contract=False),
+            Col("year_source", S, True, "Where the year was read: title, period (统计期限), body, published", contract=False),
+            Col("source_format", S, False, "txt, html, docx or pdf", contract=False),
+            Col("encoding", S, True, "Text encoding detected", contract=False),
+            Col("script", S, True, "simplified or traditional", contract=False),
+            Col("file_sha1", S, True, "SHA-1 of the source file, to find duplicate copies", contract=False),
+        ],
+    },
+    "requests": {
+        "title": "Table 3: requests / 收到和处理政府信息公开申请情况",
+        "description": "Table 3 in long form: one row per printed cell (row x applicant column).",
+        "key": ["report_id", "row_code", "applicant"],
+        "columns": [
+            Col("report_id", S, False, "Report the cell belongs to"),
+            Col("row_code", S, False, "Table-3 row", "request_rows"),
+            Col("applicant", S, False, "Applicant column", "applicants"),
+            Col("value", I, True, "The number as printed (null where the cell is blank or unreadable)", unit="requests"),
+            Col("raw", S, True, "The cell text exactly as printed (null for derived rows)"),
+            Col("line", I, True, "Source line of the cell", ge=0),
+            Col("derived", B, False, "True for other_total in the 2021 template, which is not printed but derived as the sum of (六)1-3", contract=False),
+        ],
+    },
+    "appeals": {
+        "title": "Table 4: review and litigation / 行政复议、行政诉讼情况",
+        "description": "Table 4 in long form: 3 proceedings x 5 outcomes.",
+        "key": ["report_id", "proceeding", "outcome"],
+        "columns": [
+            Col("report_id", S, False, "Report the cell belongs to"),
+            Col("proceeding", S, False, "Proceeding", "proceedings"),
+            Col("outcome", S, False, "Outcome", "appeal_outcomes"),
+            Col("value", I, True, "Number of cases as printed (null where blank)", unit="cases"),
+            Col("raw", S, True, "The cell text exactly as printed"),
+            Col("line", I, True, "Source line of the cell", ge=0),
+        ],
+    },
+    "proactive": {
+        "title": "Table 2: proactive disclosure / 主动公开政府信息情况",
+        "description": "Table 2 in long form: item x measure.",
+        "key": ["report_id", "item", "measure"],
+        "columns": [
+            Col("report_id", S, False, "Report the cell belongs to"),
+            Col("item", S, False, "Item of article 20 of the regulation", "proactive_items"),
+            Col("measure", S, False, "Measure (column) of table 2", "proactive_measures"),
+            Col("value", F, True, "The number as printed, sign kept (本年增/减 -309); null where blank or '/'"),
+            Col("unit", S, True, "Unit: count, yuan or wan_yuan (10,000 yuan); null when an amount is printed without unit", "units"),
+            Col("raw", S, True, "The cell text exactly as printed"),
+            Col("line", I, True, "Source line of the cell", ge=0),
+        ],
+    },
+    "legacy": {
+        "title": "Pre-2019 statistics and figures in prose / 统计表与正文数字",
+        "description": "The request and review figures of the 2008-2018 statistics table (origin table) and figures stated in prose (origin narrative).",
+        "key": ["report_id", "indicator", "origin"],
+        "columns": [
+            Col("report_id", S, False, "Report the figure belongs to"),
+            Col("indicator", S, False, "Indicator", "legacy_indicators"),
+            Col("value", I, True, "The number as printed (null where blank)"),
+            Col("origin", S, False, "table (statistics table) or narrative (prose)", "origins"),
+            Col("raw", S, True, "The cell text, or the phrase of prose the figure was read from"),
+            Col("line", I, True, "Source line", ge=0),
+        ],
+    },
+    "quality": {
+        "title": "Quality findings / 数据质量",
+        "description": "Everything the parser noticed: identities of the templates that do not hold, prose that contradicts a table, cells that could not be placed, truncated or unreadable documents. Printed values are never altered; they are flagged here.",
+        "key": None,
+        "columns": [
+            Col("report_id", S, False, "Report the finding is about"),
+            Col("check", S, False, "Name of the check (see the codebook)"),
+            Col("severity", S, False, "error, warning or info", "severities"),
+            Col("message", S, False, "What is wrong, with the figures involved, and what to do where something can be done"),
+        ]
+        + _QUALITY_CONTEXT,
+    },
+}
+
+TABLE_NAMES = list(TABLES)
+
+
+def columns(table: str) -> list[Col]:
+    return TABLES[table]["columns"]
+
+
+def polars_schema(table: str) -> dict[str, pl.DataType]:
+    return {c.name: c.dtype for c in columns(table)}
+
+
+def empty(table: str) -> pl.DataFrame:
+    return pl.DataFrame(schema=polars_schema(table))
+
+
+def frame(table: str, rows: list[dict]) -> pl.DataFrame:
+    """Build a table from row dicts with the contract's column order and types."""
+    sch = polars_schema(table)
+    if not rows:
+        return pl.DataFrame(schema=sch)
+    return pl.DataFrame(rows, schema=sch, orient="row", strict=False).select(list(sch))
+
+
+@functools.lru_cache(maxsize=None)
+def schema(table: str) -> pa.DataFrameSchema:
+    cols = {}
+    for c in columns(table):
+        checks = []
+        if c.vocab:
+            checks.append(pa.Check.isin(codes.V(c.vocab).codes))
+        if c.ge is not None:
+            checks.append(pa.Check.ge(c.ge))
+        if c.le is not None:
+            checks.append(pa.Check.le(c.le))
+        if c.name == "division_code":
+            checks.append(pa.Check.str_matches(r"^\d{6}$"))
+        cols[c.name] = pa.Column(c.dtype, checks=checks, nullable=c.nullable, description=c.description)
+    key = TABLES[table]["key"]
+    return pa.DataFrameSchema(cols, strict=True, unique=key, name=table, description=TABLES[table]["description"])
+
+
+def validate(table: str, df: pl.DataFrame) -> pl.DataFrame:
+    """Validate eagerly and fully (data, not only names and types)."""
+    return schema(table).validate(df, lazy=True)

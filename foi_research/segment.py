@@ -1,0 +1,93 @@
+"""Split a document into the reports it holds.
+
+A scraped listing concatenates several reports of one agency, each starting with a title line
+(…年度报告) and, within a few lines, a date line (时间: / 发布日期 …). A 信息公开指南 (guide) may
+precede them and is not a report. A document without such title-and-date pairs is one report.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .normalize import compact
+from .readers import Document, Row
+
+DATE_LINE = re.compile(
+    r"(?:时间|发布时间|发布日期|日期|发文日期|成文日期|更新时间|公开日期)\s*[::]?\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})"
+)
+BARE_DATE = re.compile(r"(?:^|\s)(20\d{2}|19\d{2})[-/.](\d{1,2})[-/.](\d{1,2})(?:\s|$)")
+_TITLE_WORD = re.compile(r"(?:年度报告|工作报告|年报告|年度工作报告|年报)$")
+_NOT_TITLE = re.compile(r"^(?:本报告|本年度报告|根据|依据|按照|现将|现公布|本年报|报告|》|<)|[。;]|当前位置|您当前|>")
+
+
+@dataclass
+class Segment:
+    rows: list[Row]
+    kind: str  # 'report' or 'guide'
+    title_idx: int | None  # index (within rows) of the title line, if found
+    date_idx: int | None
+
+
+def is_title(norm: str) -> bool:
+    s = compact(norm)
+    if not (4 <= len(s) <= 90):
+        return False
+    if _NOT_TITLE.search(s):
+        return False
+    return bool(_TITLE_WORD.search(s)) and ("公开" in s or "年度" in s or "年报" in s)
+
+
+def is_guide_title(norm: str) -> bool:
+    s = compact(norm)
+    return len(s) <= 60 and "指南" in s and "报告" not in s and not _NOT_TITLE.search(s)
+
+
+def date_of(norm: str) -> tuple[int, int, int] | None:
+    m = DATE_LINE.search(norm)
+    if not m:
+        m = BARE_DATE.search(norm)
+        if not m or len(compact(norm)) > 60:
+            return None
+    y, mo, d = (int(x) for x in m.groups())
+    if 1990 <= y <= 2100 and 1 <= mo <= 12 and 1 <= d <= 31:
+        return y, mo, d
+    return None
+
+
+def _next_nonempty(rows: list[Row], i: int, k: int) -> list[int]:
+    out = []
+    j = i + 1
+    while j < len(rows) and len(out) < k:
+        if rows[j].norm.strip():
+            out.append(j)
+        j += 1
+    return out
+
+
+def split(doc: Document) -> list[Segment]:
+    rows = doc.rows
+    starts: list[tuple[int, str, int]] = []  # (row index, kind, date row index)
+    for i, r in enumerate(rows):
+        if r.kind != "text" or not r.norm.strip():
+            continue
+        kind = "report" if is_title(r.norm) else "guide" if is_guide_title(r.norm) else None
+        if kind is None:
+            continue
+        for j in _next_nonempty(rows, i, 3):
+            if rows[j].kind == "text" and date_of(rows[j].norm) and len(compact(rows[j].norm)) <= 60:
+                starts.append((i, kind, j))
+                break
+    if len([s for s in starts if s[1] == "report"]) == 0:
+        return [Segment(rows, "report", None, None)]
+    segs: list[Segment] = []
+    bounds = [s[0] for s in starts] + [len(rows)]
+    head = rows[: starts[0][0]]
+    for (i, kind, dj), end in zip(starts, bounds[1:]):
+        segs.append(Segment(rows[i:end], kind, 0, dj - i))
+    if starts[0][1] == "report" and any(r.norm.strip() for r in head):
+        # text before the first title: page chrome or an untitled report; keep it only when it
+        # holds tables or substantial prose
+        body = sum(len(r.norm.strip()) for r in head)
+        if body > 400:
+            segs.insert(0, Segment(head, "report", None, None))
+    return segs
