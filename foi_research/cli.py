@@ -34,6 +34,8 @@ def parse(
     inputs: Annotated[list[Path], typer.Argument(help="Files or folders (txt, html/htm, docx, pdf; any common Chinese encoding)")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the parquet tables into (replaced atomically)")],
     workers: Annotated[Optional[int], typer.Option(help="Processes to use (default: all cores for large inputs)")] = None,
+    backend: Annotated[str, typer.Option(help="auto, serial, processes or dask")] = "auto",
+    dask: Annotated[Optional[str], typer.Option(help="Address of a Dask scheduler (tcp://host:8786); implies --backend dask")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary")] = False,
 ):
     """Parse reports into reports, requests, appeals, proactive, legacy and quality tables."""
@@ -54,7 +56,7 @@ def parse(
         err.print(f"[red]error:[/] {e}")
         raise typer.Exit(2)
     try:
-        for parsed in parse_paths(files, workers=workers, progress=not quiet):
+        for parsed in parse_paths(files, workers=workers, progress=not quiet, backend="dask" if dask else backend, address=dask):
             writer.add(parsed)
         manifest = writer.close()
     except KeyboardInterrupt:
@@ -90,7 +92,20 @@ def evaluate(
     raise typer.Exit(1 if fail else 0)
 
 
+def _register_commands() -> None:
+    """Commands that live with their stage register themselves here (one import per module)."""
+    # each module defines register(app: typer.Typer) -> None
+    from importlib import import_module
+
+    for mod in _COMMAND_MODULES:
+        import_module(f"foi_research.{mod}").register(app)
+
+
+_COMMAND_MODULES: list[str] = []
+
+
 def main() -> None:  # console-script entry point
+    _register_commands()
     try:
         app()
     except BrokenPipeError:  # pragma: no cover

@@ -129,7 +129,7 @@ def read_meta(rows: list[Row], date_idx: int | None = None) -> Meta:
     body = "\n".join(r.norm for r in rows if r.kind == "text")
     if m.published is None:
         # signature at the end: '2021年2月' or '2014年3月25日'
-        tail = [r for r in rows[-25:] if r.kind == "text" and r.norm.strip()]
+        tail = [r for r in rows[-120:] if r.kind == "text" and r.norm.strip()]
         for r in reversed(tail):
             sm = _SIGNATURE.match(compact(r.norm))
             if sm:

@@ -355,37 +355,20 @@ def _parse_one(args: tuple[str, str | None]) -> Parsed:
 
 
 def parse_paths(
-    paths: Iterable[str | os.PathLike], workers: int | None = None, progress: bool = False, chunksize: int = 8
+    paths: Iterable[str | os.PathLike],
+    workers: int | None = None,
+    progress: bool = False,
+    backend: str = "auto",
+    address: str | None = None,
+    chunksize: int = 8,
 ) -> Iterator[Parsed]:
-    """Parse every file; yields one Parsed per file in input order. workers=None uses all cores
-    when there are enough files to pay for the processes; workers=1 stays in this process."""
+    """Parse every file; yields one Parsed per file, in input order. By default all cores are
+    used when there are enough files to pay for the processes; backend='dask' (or an `address`)
+    runs on a Dask cluster (see executor.run_tasks)."""
+    from .executor import run_tasks
+
     files = list(iter_files(paths))
     jobs = [(str(f), None) for f in files]
-    n = len(jobs)
-    if workers is None:
-        workers = os.cpu_count() or 1
-        if n < 64:
-            workers = 1
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=n, unit="file", desc="parsing", disable=n < 2)
-    try:
-        if workers <= 1:
-            for j in jobs:
-                yield _parse_one(j)
-                if bar:
-                    bar.update(1)
-        else:
-            import multiprocessing as mp
-
-            ctx = mp.get_context("forkserver" if hasattr(os, "fork") else "spawn")
-            with ctx.Pool(workers) as pool:
-                for res in pool.imap(_parse_one, jobs, chunksize=chunksize):
-                    yield res
-                    if bar:
-                        bar.update(1)
-    finally:
-        if bar:
-            bar.close()
+    yield from run_tasks(
+        _parse_one, jobs, backend=backend, workers=workers, address=address, progress=progress, desc="parsing", unit="file", chunksize=chunksize
+    )
