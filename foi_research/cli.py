@@ -83,7 +83,7 @@ def evaluate(
     from .evaluate import evaluate as run_eval
 
     card = run_eval(truth, docs)
-    card.print(err if False else Console(), verbose=verbose)
+    card.print(None, verbose=verbose)  # plain print: one unwrapped line per report, summary last
     fail = (
         (min_t3 is not None and card.acc("t3") < min_t3)
         or (min_t4 is not None and card.acc("t4") < min_t4)

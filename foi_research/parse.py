@@ -97,7 +97,7 @@ def parse_document(doc: Document, display_path: str | None = None) -> Parsed:
         out.reports.append(_report_row(rid, base, 0, None, "unknown", "failed"))
         out.quality.append(_q(rid, Problem("read_error", "error", f"{src}: {doc.fatal}")))
         return out
-    segs = [s for s in split(doc) if s.kind == "report"]
+    segs = _merge_repeats([s for s in split(doc) if s.kind == "report"])
     if not segs:
         rid = report_id_for(doc.path, 0)
         out.reports.append(_report_row(rid, base, 0, None, "unknown", "no_tables"))
@@ -114,6 +114,24 @@ def parse_document(doc: Document, display_path: str | None = None) -> Parsed:
             out.quality.append(
                 _q(rid, Problem("parse_error", "error", f"{src} line {first}: the parser failed on this report ({type(e).__name__}: {e}); please report it with the file"))
             )
+    return out
+
+
+def _merge_repeats(segs: list) -> list:
+    """A report printed with a page title + date and then again with its own title + date is one
+    report: merge consecutive segments that name the same agency and year."""
+    if len(segs) < 2:
+        return segs
+    out = [segs[0]]
+    prev = read_meta(segs[0].rows, segs[0].date_idx)
+    for s in segs[1:]:
+        m = read_meta(s.rows, s.date_idx)
+        if m.year is not None and m.year == prev.year and m.agency and m.agency == prev.agency:
+            last = out[-1]
+            out[-1] = type(last)(last.rows + s.rows, last.kind, last.title_idx, last.date_idx)
+            continue
+        out.append(s)
+        prev = m
     return out
 
 

@@ -71,6 +71,19 @@ def _looks_binary(data: bytes) -> bool:
     return ctrl > len(head) * 0.05
 
 
+def _plausible(ch: str) -> bool:
+    o = ord(ch)
+    return (
+        0x4E00 <= o <= 0x9FFF  # CJK unified ideographs
+        or 0x20 <= o < 0x7F
+        or ch in "\n\r\t\u3000\xa0"
+        or 0x3000 <= o <= 0x303F  # CJK punctuation
+        or 0xFF00 <= o <= 0xFFEF  # full-width forms
+        or 0x2000 <= o <= 0x206F  # general punctuation (quotes, dashes)
+        or o in (0xB7, 0xD7)
+    )
+
+
 def decode(data: bytes, declared: str | None = None) -> tuple[str, str]:
     """Decode bytes of a Chinese document. Returns (text, encoding). Raises ValueError with a
     readable reason when no encoding fits."""
@@ -78,15 +91,6 @@ def decode(data: bytes, declared: str | None = None) -> tuple[str, str]:
         return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16"), "utf-16"
-    # UTF-16 without BOM: NUL in every other byte of mostly-ASCII/CJK text
-    if len(data) >= 4:
-        even = data[0:2000:2].count(0)
-        odd = data[1:2000:2].count(0)
-        n = min(1000, len(data) // 2)
-        if odd > n * 0.3 and even < n * 0.05:
-            return data.decode("utf-16-le", errors="replace"), "utf-16-le"
-        if even > n * 0.3 and odd < n * 0.05:
-            return data.decode("utf-16-be", errors="replace"), "utf-16-be"
     if declared:
         enc = _ALIASES.get(declared.lower(), declared.lower())
         try:
@@ -97,6 +101,20 @@ def decode(data: bytes, declared: str | None = None) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    # UTF-16 without BOM: the decoded text must look like Chinese prose (CJK, ASCII, punctuation)
+    if len(data) % 2 == 0:
+        best = None
+        for enc in ("utf-16-le", "utf-16-be"):
+            try:
+                t = data.decode(enc)
+            except UnicodeDecodeError:
+                continue
+            sample = t[:4000]
+            good = sum(1 for ch in sample if _plausible(ch))
+            if sample and good / len(sample) > 0.97 and (best is None or good > best[0]):
+                best = (good, t, enc)
+        if best:
+            return best[1], best[2]
     if _looks_binary(data):
         raise ValueError("this looks like a binary file, not text")
     from charset_normalizer import from_bytes

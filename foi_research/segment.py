@@ -17,7 +17,9 @@ DATE_LINE = re.compile(
 )
 BARE_DATE = re.compile(r"(?:^|\s)(20\d{2}|19\d{2})[-/.](\d{1,2})[-/.](\d{1,2})(?:\s|$)")
 _TITLE_WORD = re.compile(r"(?:年度报告|工作报告|年报告|年度工作报告|年报)$")
-_NOT_TITLE = re.compile(r"^(?:本报告|本年度报告|根据|依据|按照|现将|现公布|本年报|报告|》|<)|[。;]|当前位置|您当前|>")
+_NOT_TITLE = re.compile(
+    r"^(?:本报告|本年度报告|根据|依据|按照|现将|现公布|本年报|报告|》|<|[·•●◆■□▪>\-*])|[。;]|当前位置|您当前|>|上一篇|下一篇|相关|链接|推荐|阅读|附件"
+)
 
 
 @dataclass
@@ -78,7 +80,18 @@ def split(doc: Document) -> list[Segment]:
                 starts.append((i, kind, j))
                 break
     if len([s for s in starts if s[1] == "report"]) == 0:
-        return [Segment(rows, "report", None, None)]
+        guides = [s for s in starts if s[1] == "guide"]
+        if not guides:
+            head_lines = [r for r in rows if r.kind == "text" and r.norm.strip()][:5]
+            if any(is_guide_title(r.norm) for r in head_lines) and not any(is_title(r.norm) for r in head_lines):
+                return [Segment(rows, "guide", 0, None)]
+            return [Segment(rows, "report", None, None)]
+        g0 = guides[0][0]
+        head = rows[:g0]
+        segs = [Segment(rows[g0:], "guide", 0, guides[0][2] - g0)]
+        if sum(len(r.norm.strip()) for r in head) > 400:
+            segs.insert(0, Segment(head, "report", None, None))
+        return segs
     segs: list[Segment] = []
     bounds = [s[0] for s in starts] + [len(rows)]
     head = rows[: starts[0][0]]
