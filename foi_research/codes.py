@@ -151,6 +151,7 @@ def outcome_rows(template: str) -> list[str]:
 # Label matching
 
 
+@functools.lru_cache(maxsize=8192)
 def match_applicant(key: str) -> str | None:
     for c in V("applicants"):
         if c.matches(key):
@@ -158,6 +159,7 @@ def match_applicant(key: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8192)
 def match_request_group(key: str) -> str | None:
     for c in V("request_groups"):
         if c.matches(key):
@@ -165,6 +167,7 @@ def match_request_group(key: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8192)
 def match_request_row(key: str, group: str | None) -> str | None:
     """Match a table-3 row label. Rows that belong to a group (不予公开 1-8, 无法提供 1-3, 不予处理
     1-5, 其他处理 1-3) are preferred when that group is the current one, so that '3.其他' under
@@ -183,6 +186,7 @@ def match_request_row(key: str, group: str | None) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8192)
 def match_proceeding(key: str) -> str | None:
     for c in V("proceedings"):
         if c.matches(key):
@@ -190,6 +194,7 @@ def match_proceeding(key: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8192)
 def match_appeal_outcome(key: str) -> str | None:
     for c in V("appeal_outcomes"):
         if c.matches(key):
@@ -197,6 +202,7 @@ def match_appeal_outcome(key: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8192)
 def match_proactive_item(key: str, section: str | None = None) -> str | None:
     for c in V("proactive_items"):
         if section and c.extra.get("section") != section:
@@ -206,6 +212,7 @@ def match_proactive_item(key: str, section: str | None = None) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8192)
 def match_proactive_measure(key: str) -> str | None:
     for c in V("proactive_measures"):
         if c.matches(key):
@@ -224,14 +231,21 @@ def _legacy_table_index():
 LEGACY_TOP = [d["code"] for d in raw()["legacy_indicators"] if not d.get("parent")]
 
 
+@functools.lru_cache(maxsize=1)
+def legacy_parents() -> dict[str, str | None]:
+    return {d["code"]: d.get("parent") for d in raw()["legacy_indicators"]}
+
+
+@functools.lru_cache(maxsize=None)
 def legacy_family(code: str) -> str:
     """The top-level indicator a legacy indicator belongs to (received_online -> received)."""
-    parents = {d["code"]: d.get("parent") for d in raw()["legacy_indicators"]}
+    parents = legacy_parents()
     while parents.get(code):
         code = parents[code]
     return code
 
 
+@functools.lru_cache(maxsize=8192)
 def match_legacy_label(key: str, section: str | None) -> str | None:
     """Match a label of the pre-2019 statistics table. `section` is the top-level indicator whose
     block the label sits in (received, completed, answered, reconsideration, litigation,

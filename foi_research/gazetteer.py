@@ -84,7 +84,9 @@ class Gazetteer:
         if not agency:
             return Place()
         hits = self.find(agency)
-        ctx_hits = self.find(context[:20000]) if context else []
+        ambiguous = len({self.areas[c][0] for _, lv, c in hits if lv == "county"}) < len([1 for _, lv, _ in hits if lv == "county"])
+        # the rest of the report only matters to tell apart places that share a name
+        ctx_hits = self.find(context[:4000]) if (context and (ambiguous or not hits)) else []
         ctx_codes = {c for _, _, c in ctx_hits}
         named = {c for _, _, c in hits}
         best = None

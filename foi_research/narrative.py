@@ -10,6 +10,7 @@ break down, and only when that count stands alone in its clause, so that '行政
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -64,19 +65,32 @@ def _prose_lines(rows: list[Row]):
         yield r.line, s, heading
 
 
-def extract(rows: list[Row]) -> list[Figure]:
+_RELEVANT = re.compile(r"申请|复议|诉讼|办结|答复|公开|存在|机关|明确|维持|纠错|办理|收到|受理|接到|补充|途径")
+_HAS_FIGURE = re.compile(r"\d|没有|未|无")
+
+
+@functools.lru_cache(maxsize=1)
+def _rules():
     rules, zeros = codes.narrative_rules()
-    parents = {d["code"]: d.get("parent") for d in codes.raw()["legacy_indicators"]}
+    parents = codes.legacy_parents()
     tail_only = {c for c, p in parents.items() if p in ("reconsideration", "litigation", "complaint")}
+    general = [(ind, rx, codes.legacy_family(ind) in _REQUEST_FAMILIES) for ind, rx in rules if ind not in tail_only]
+    return general, zeros
+
+
+def extract(rows: list[Row]) -> list[Figure]:
+    rules, zeros = _rules()
     found: dict[str, Figure] = {}
     for line, text, heading in _prose_lines(rows):
+        if not _RELEVANT.search(text) or not _HAS_FIGURE.search(text):
+            continue
         for sent in _SENTENCES.findall(text):
+            if not _HAS_FIGURE.search(sent) or not _RELEVANT.search(sent):
+                continue
             numeric_hits: set[str] = set()
             about_requests = "申请" in sent or "申请" in heading
-            for ind, rx in rules:
-                if ind in tail_only:
-                    continue
-                if not about_requests and codes.legacy_family(ind) in _REQUEST_FAMILIES:
+            for ind, rx, request_family in rules:
+                if request_family and not about_requests:
                     continue
                 for m in rx.finditer(sent):
                     numeric_hits.add(ind)

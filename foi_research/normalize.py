@@ -91,7 +91,7 @@ def label_key(norm: str) -> str:
 # Numbers
 
 BLANK_MARKS = frozenset({"", "-", "--", "—", "——", "–", "/", "\\", "、", "空", "null", "NULL", "N/A", "n/a", "——/"})
-ZERO_MARKS = frozenset({"无", "0件", "零"})
+ZERO_MARKS = frozenset({"无", "0件", "零", "〇"})
 
 _UNIT_WORDS = {
     "万元": "wan_yuan",

@@ -35,6 +35,7 @@ _SENT = re.compile(r"[。;!?]|,.*,.*,")
 _CN_NUM = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9", "十": "10"}
 _SECTION = re.compile(r"第二十条第?\(?([一二三四五六七八九十]{1,2})")
 _TOP_HEADING = re.compile(r"^[一二三四五六七八九十]{1,3}[、.]")
+_UNIT_LABELS = frozenset({"件", "条", "次", "个", "人", "人次", "万元", "元", "项", "篇", "期", "份", "单位", "家", "宗"})
 
 
 @dataclass
@@ -56,6 +57,31 @@ class Problem:
 
 def is_label(it: Item) -> bool:
     return it.is_text and 0 < len(it.key) <= 48 and not _SENT.search(it.key)
+
+
+_ORD = re.compile(r"^(?:[一二三四五六七八九十]{1,3}[、.,:]|\([一二三四五六七八九十\d]{1,3}\)|\d{1,2}[、.,)](?!\d)|第[一二三四五六七八九十]+)")
+
+
+def skip_continuations(items: list[Item], j: int, same, unknown) -> int:
+    """Index of the last label cell that continues the label at items[j]: a label printed over
+    two lines or cells ('一、本年新收政府信息' / '公开申请数量'). A continuation has no leading
+    ordinal of its own and either matches nothing (`unknown(key)`) or matches the same code
+    (`same(key)`)."""
+    k = j
+    while k + 1 < len(items):
+        nxt = items[k + 1]
+        if not (nxt.is_text and is_label(nxt)):
+            break
+        if not items[j].multi and nxt.multi:
+            break
+        if items[j].multi and nxt.row != items[j].row:
+            break
+        if _ORD.match(compact(nxt.cell.norm)) or len(nxt.key) > 30:
+            break
+        if not (same(nxt.key) or unknown(nxt.key)):
+            break
+        k += 1
+    return k
 
 
 def _val_of(it: Item, integer: bool = True) -> tuple[Val, str | None]:
@@ -215,7 +241,14 @@ def read_t3(items: list[Item]) -> T3:
             group = None
         if code == "other_total":
             t.other_total_row = True
-        col = collect(items, j, n, verify=_row_total_ok)
+        g0 = group
+        jl = skip_continuations(
+            items,
+            j,
+            same=lambda k, c=code: match_request_row(k, g0) == c,
+            unknown=lambda k: match_request_row(k, g0) is None and match_request_group(k) is None and match_applicant(k) is None and match_proceeding(k) is None,
+        )
+        col = collect(items, jl, n, verify=_row_total_ok)
         t.rows.append(code)
         if col.items is None:
             if col.problem:
@@ -489,7 +522,14 @@ def read_t2(items: list[Item], start: int, end: int, template_hint: str | None) 
         if sec_template:
             t.votes[sec_template] = t.votes.get(sec_template, 0) + 1
         t.sections[section] = tmpl
-        col = collect(items, j, len(layout))
+        sec = section
+        jl = skip_continuations(
+            items,
+            j,
+            same=lambda k, c=item, sec=sec: match_proactive_item(k, sec) == c,
+            unknown=lambda k, sec=sec: match_proactive_item(k, sec) is None and match_proactive_measure(k) is None and "第二十条" not in k,
+        )
+        col = collect(items, jl, len(layout))
         if item in t.items_seen:
             j = max(col.end, j + 1)
             continue
@@ -582,10 +622,13 @@ def read_legacy(items: list[Item]) -> Legacy:
             j += 1
             continue
         fam = legacy_family(code)
-        parents = {d["code"]: d.get("parent") for d in codes.raw()["legacy_indicators"]}
-        if parents.get(code) is None:
+        if codes.legacy_parents().get(code) is None:
             section = fam
-        col = collect(items, j, 1, skip_units=True)
+        sec = section
+        jl = skip_continuations(
+            items, j, same=lambda k, c=code, sec=sec: match_legacy_label(k, sec) == c, unknown=lambda k, sec=sec: match_legacy_label(k, sec) is None and k not in _UNIT_LABELS
+        )
+        col = collect(items, jl, 1, skip_units=True)
         if code not in lg.values:
             if col.items:
                 val, err = _val_of(col.items[0])
