@@ -33,6 +33,8 @@ _PERIOD = re.compile(r"(?:统计期限|统计时限|统计时间|统计数据|�
 _PERIOD2 = re.compile(r"自((?:19|20)\d{2})年1月1日(?:起)?至")
 _YEAR_ANY = re.compile(r"((?:19|20)\d{2})\s*年")
 _SIGNATURE = re.compile(r"^((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(?:(\d{1,2})\s*日)?$")
+_QUOTED = re.compile(r"《[^》]{0,60}》")
+_PARA_START = re.compile(r"(?:[一二三四五六七八九十]{1,3}[、.]|\([一二三四五六七八九十\d]{1,3}\)|\d{1,2}[.、])?(?:[^,。;]{0,20}[。:])?(?:截至|截止|至)?")
 _BAD_AGENCY = re.compile(r"^(?:我|本|各|全|该|其|市政府|区政府|县政府)|关于|印发|通知|条例|办法|工作要点|意见")
 
 
@@ -177,12 +179,24 @@ def _year_from_body(body: str, published: dt.date | None) -> tuple[int | None, s
     mt = re.search(r"((?:19|20)\d{2})年度?(?:政府)?信息公开(?:工作)?年度报告", compact(head))
     if mt:
         return int(mt.group(1)), "body"
-    years = [int(y) for y in _YEAR_ANY.findall(head) if 2000 <= int(y) <= dt.date.today().year]
-    if years:
-        cnt = collections.Counter(years)
-        top, n = cnt.most_common(1)[0]
+    # the year the prose talks about: mentions at the start of a paragraph weigh more; years in
+    # titles of other documents (《2021年政务公开工作要点》) do not count
+    cnt: collections.Counter = collections.Counter()
+    this_year = dt.date.today().year
+    for line in head.split("\n"):
+        s = compact(line)
+        s_wo_titles = _QUOTED.sub("", s)
+        for m in _YEAR_ANY.finditer(s_wo_titles):
+            y = int(m.group(1))
+            if not (2000 <= y <= this_year):
+                continue
+            lead = s_wo_titles[: m.start()]
+            cnt[y] += 3 if _PARA_START.fullmatch(lead) else 1
+    if cnt:
+        (top, n), *rest = cnt.most_common(2) + [(None, 0)]
         if n >= 2 or len(cnt) == 1:
-            return top, "body"
+            if not rest or rest[0][1] < n:
+                return top, "body"
     if published:
         return published.year - 1 if published.month <= 6 else published.year, "published"
     return None, None

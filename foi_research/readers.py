@@ -243,7 +243,7 @@ def _read_html(doc: Document, data: bytes) -> None:
         if tag in _SKIP:
             add(el.tail, line)
             return
-        if tag == "table" and not el.xpath(".//table"):
+        if tag == "table" and not el.xpath(".//table") and _is_data_table(el):
             flush()
             for cells in _html_table(el):
                 out.append((cells[0][1] if cells else line, "", cells))
@@ -278,6 +278,16 @@ def _read_html(doc: Document, data: bytes) -> None:
             cs = [Cell(r, clean_text(r, doc.traditional).strip(), ln, span) for r, ln, span in cells]
             rows.append(Row(line, "\t".join(c.raw for c in cs), "\t".join(c.norm for c in cs), cs, "table"))
     doc.rows = rows
+
+
+def _is_data_table(table) -> bool:
+    """A table used for page layout (one cell, or cells holding whole paragraphs) is read as
+    blocks of text, not as a grid."""
+    cells = table.xpath(".//td|.//th")
+    if len(cells) < 2:
+        return False
+    longest = max(len(_cell_text(c)) for c in cells)
+    return longest <= 400 or len(cells) > 20
 
 
 def _cell_text(td) -> str:

@@ -29,7 +29,7 @@ from .codes import (
     rows_for_template,
 )
 from .layout import Item, collect
-from .normalize import compact
+from .normalize import compact, label_key
 
 _SENT = re.compile(r"[。;!?]|,.*,.*,")
 _CN_NUM = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9", "十": "10"}
@@ -205,6 +205,15 @@ def read_t3(items: list[Item]) -> T3:
             break
         code = match_request_row(it.key, group)
         grp = match_request_group(it.key)
+        if code is None and grp is None:
+            # a label cut in two ('(一)予' / '以公开'): try it joined with the next label cell
+            nxt = items[j + 1] if j + 1 < len(items) else None
+            if nxt is not None and is_label(nxt) and nxt.multi == it.multi and not _ORD.match(compact(nxt.cell.norm)):
+                joined = label_key(it.cell.norm + nxt.cell.norm)
+                code, grp = match_request_row(joined, group), match_request_group(joined)
+                if code is not None or grp is not None:
+                    j += 1
+                    it = items[j]
         if code == "other_total":
             nxt = items[j + 1] if j + 1 < len(items) else None
             values_follow = nxt is not None and not nxt.is_text
