@@ -33,6 +33,8 @@ _PERIOD = re.compile(r"(?:统计期限|统计时限|统计时间|统计数据|�
 _PERIOD2 = re.compile(r"自((?:19|20)\d{2})年1月1日(?:起)?至")
 _YEAR_ANY = re.compile(r"((?:19|20)\d{2})\s*年")
 _SIGNATURE = re.compile(r"^((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(?:(\d{1,2})\s*日)?$")
+_YEAR_REPORT = re.compile(r"((?:19|20)\d{2})年度?(?:政府|政务)?信息公开(?:工作)?(?:年度|情况)?(?:工作)?报告")
+_YEAR_THIS_REPORT = re.compile(r"(?:本报告|本年度报告|本年报)[^。]{0,60}?((?:19|20)\d{2})年度")
 _QUOTED = re.compile(r"《[^》]{0,60}》")
 _PARA_START = re.compile(r"(?:[一二三四五六七八九十]{1,3}[、.]|\([一二三四五六七八九十\d]{1,3}\)|\d{1,2}[.、])?(?:[^,。;]{0,20}[。:])?(?:截至|截止|至)?")
 _BAD_AGENCY = re.compile(r"^(?:我|本|各|全|该|其|市政府|区政府|县政府)|关于|印发|通知|条例|办法|工作要点|意见")
@@ -144,14 +146,16 @@ def read_meta(rows: list[Row], date_idx: int | None = None) -> Meta:
                         pass
                 break
     if m.agency is None:
-        m.agency, src = _agency_from_body(body)
-        m.agency_source = src
+        m.agency, m.agency_source = _agency_from_body(body, rows)
     if m.year is None:
         m.year, m.year_source = _year_from_body(body, m.published)
     return m
 
 
-def _agency_from_body(body: str) -> tuple[str | None, str | None]:
+def _agency_from_body(body: str, rows: list[Row]) -> tuple[str | None, str | None]:
+    """Agency of a report without title: '现公布X2020年…年度报告', the agency opening the overview
+    ('2020年,湖南省人民政府办公厅认真…'), the signature above the closing date, and last the
+    office that compiled the report ('由…编制')."""
     head = body[:6000]
     for mt in _BODY_TITLE.finditer(head):
         a = _clean_agency(mt.group("agency"))
@@ -162,6 +166,9 @@ def _agency_from_body(body: str) -> tuple[str | None, str | None]:
             a = _clean_agency(mt.group("agency"))
             if a:
                 return a, "body"
+    sig = _agency_from_signature(rows)
+    if sig:
+        return sig, "signature"
     mt = _COMPILED_BY.search(head)
     if mt:
         a = _clean_agency(mt.group("agency"))
@@ -170,15 +177,31 @@ def _agency_from_body(body: str) -> tuple[str | None, str | None]:
     return None, None
 
 
+_SIG_AGENCY = re.compile(r"^[\u4e00-\u9fff]{2,30}" + _AGENCY_SUFFIX + r"$")
+
+
+def _agency_from_signature(rows: list[Row]) -> str | None:
+    """The agency signing the report: a name line right above the closing date."""
+    tail = [r for r in rows[-120:] if r.kind == "text" and r.norm.strip()]
+    for i in range(len(tail) - 1, 0, -1):
+        if _SIGNATURE.match(compact(tail[i].norm)):
+            name = compact(tail[i - 1].norm)
+            if _SIG_AGENCY.match(name):
+                return _clean_agency(name)
+            break
+    return None
+
+
 def _year_from_body(body: str, published: dt.date | None) -> tuple[int | None, str | None]:
     head = body[:8000]
     for rx in (_PERIOD, _PERIOD2):
         mt = rx.search(compact(head))
         if mt:
             return int(mt.group(1)), "period"
-    mt = re.search(r"((?:19|20)\d{2})年度?(?:政府)?信息公开(?:工作)?年度报告", compact(head))
-    if mt:
-        return int(mt.group(1)), "body"
+    for rx in (_YEAR_REPORT, _YEAR_THIS_REPORT):
+        mt = rx.search(compact(head))
+        if mt:
+            return int(mt.group(1)), "body"
     # the year the prose talks about: mentions at the start of a paragraph weigh more; years in
     # titles of other documents (《2021年政务公开工作要点》) do not count
     cnt: collections.Counter = collections.Counter()

@@ -109,3 +109,21 @@ def test_truncation_mid_table_keeps_complete_rows_only(tmp_path):
     truth["t3"] = {k2: v for k2, v in truth["t3"].items() if k2 in rows}
     card = score([truth], ds)
     assert card.counts["wrong"] == 0 and card.counts["t3"] == 7 * 7
+
+
+def _without_title(tmp_path, seed: str, drop: int, name: str):
+    lines = (DATA / "seeds" / seed).read_text(encoding="utf-8").split("\n")
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    f = tmp_path / name
+    f.write_text("\n".join(lines[drop:]), encoding="utf-8")
+    return _ds(tmp_path, f).get("reports").row(0, named=True)
+
+
+def test_year_and_agency_without_title(tmp_path):
+    # Zhangdian 2020 without its two title lines: year from 统计期限, agency from the signature
+    r = _without_title(tmp_path, "003_da27b6d9f425ca71.txt", 3, "zd.txt")
+    assert (r["year"], r["year_source"]) == (2020, "period")
+    assert (r["agency"], r["agency_source"]) == ("张店区人民政府", "signature")
+    # Zibo development zone 2019 without its title: year from the prose of the overview
+    r = _without_title(tmp_path / "b", "001_37d8ade0c0ec5d8b.txt", 3, "edz.txt")
+    assert r["year"] == 2019 and r["year_source"] == "body"
