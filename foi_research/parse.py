@@ -213,6 +213,11 @@ def _parse_segment(doc: Document, seg, base: dict, out: Parsed, seen_ids: set[st
     t3_rows = []
     if t3.found:
         problems += t3.problems
+        again = tables.find_t3(items, t3.end) if t3.finished else -1
+        if again >= 0:
+            problems.append(
+                Problem("t3_second_table", "warning", f"a second table 3 starts at line {items[again].line}; only the first was read (two reports in one?)", line=items[again].line)
+            )
         for (row, app), v in t3.cells.items():
             t3_rows.append((row, app, v))
         if template == "2021" and all((r, a) in t3.cells for r in ("other_no_correction", "other_no_fee", "other_other") for a in t3.columns) and "other_total" not in t3.rows:
