@@ -272,7 +272,7 @@ def match_legacy_label(key: str, section: str | None) -> str | None:
 @functools.lru_cache(maxsize=1)
 def narrative_rules():
     """Compiled prose patterns: list of (indicator, regex). N is a number, U a request unit."""
-    num = r"(?P<n>\d{1,7})"
+    num = r"\s*(?P<n>\d{1,7})"
     unit = r"(?:件|宗|项|个|份|次|起|例)"
     out = []
     for d in raw()["legacy_indicators"]:

@@ -18,6 +18,7 @@ from .readers import Cell, Row
 _TRAILING_NUMS = re.compile(
     r"^(?P<label>.*?[^\d\s+\-.,%])\s+(?P<nums>(?:[+\-]?\d[\d,.]*\s*(?:万元|万|元|件|个|项|条)?\s+)*[+\-]?\d[\d,.]*\s*(?:万元|万|元|件|个|项|条)?)\s*$"
 )
+_ONLY_NUMS = re.compile(r"^\s*[+\-]?\d[\d,.]*(?:\s+[+\-]?\d[\d,.]*)+\s*$")
 _PIPE_ONLY = re.compile(r"^[\s|｜]*$")
 _SENTENCE = re.compile(r"[。;；!?！？]|[,，].*[,，]")
 
@@ -55,6 +56,10 @@ def split_text_row(row: Row) -> list[Cell]:
     elif "|" in norm:
         rs = re.split(r"[|｜]", raw)
         ns = norm.split("|")
+    elif _ONLY_NUMS.match(norm):
+        # a row of values only, as PDF text prints it: '0 0 0 0 0 0 0'
+        toks = norm.split()
+        return [Cell(t, t, line) for t in toks]
     else:
         m = _TRAILING_NUMS.match(norm.strip())
         if m and len(m.group("label")) <= 40 and not _SENTENCE.search(m.group("label")):
@@ -229,6 +234,10 @@ def collect(items: list[Item], j: int, n: int, verify=None, skip_units: bool = F
         blanks_ok = _windows(vals, n)
         if len(blanks_ok) == 1:
             return Collected(blanks_ok[0], k, vals)
+        last = vals[-1]
+        if len(vals) == n + 1 and k >= len(items) and re.fullmatch(r"\d{1,2}\.?", last.raw.strip()):
+            # the document ends with the ordinal of the next label, cut off ('2' of '2.其他…')
+            return Collected(vals[:n], k, vals)
         # more numbers than columns: a label was probably not recognised
         return Collected(None, k, vals, f"{len(vals)} values where {n} were expected")
     return Collected(None, k, vals, f"{len(vals)} of {n} values visible")

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 from .normalize import compact
 from .readers import Row
-from .segment import DATE_LINE, date_of, is_title
+from .gazetteer import gazetteer
+from .segment import DATE_LINE, META_PREFIX, date_of, is_title
 
 _REPORT_WORDS = re.compile(
-    r"(?:政府信息公开|政务公开|信息公开)?(?:工作)?(?:年度报告|年度工作报告|工作报告|年报)$|(?:政府信息公开|信息公开)(?:工作)?$"
+    r"(?:(?<!人民)政府信息公开|政务公开|信息公开)?(?:工作)?(?:情况)?(?:的)?(?:年度报告|年度工作报告|工作报告|年报|报告)$|(?:(?<!人民)政府信息公开|信息公开)(?:工作)?$"
 )
 _YEAR_IN_TITLE = re.compile(r"((?:19|20)\d{2})\s*年\s*度?")
 _AGENCY_SUFFIX = (
@@ -28,7 +29,13 @@ _OVERVIEW_AGENCY = re.compile(
     r"(?:^|[,。;]|(?:19|20)\d{2}年(?:度)?[,]?)(?P<agency>" + _PLACE_START + r"[\u4e00-\u9fff]{0,24}?" + _AGENCY_SUFFIX + r")"
     r"(?=政府信息公开|认真|坚持|深入|严格|紧紧|紧扣|始终|进一步|全面|围绕|按照|根据|在|以|持续|着力|积极|高度|不断|扎实|共)"
 )
-_COMPILED_BY = re.compile(r"由(?P<agency>[\u4e00-\u9fff]{4,40}?)(?:负责)?编制")
+_COMPILED_BY = re.compile(
+    r"由(?P<agency>[\u4e00-\u9fff]{3,40}?" + _AGENCY_SUFFIX + r")(?:[^。]{0,80}?)(?:汇总)?编制"
+)
+_THIS_REPORT_BY = re.compile(
+    r"本(?:年度)?报告(?:是)?(?:由)?(?P<agency>" + _PLACE_START + r"[\u4e00-\u9fff]{0,24}?" + _AGENCY_SUFFIX + r")(?=根据|依据|按照|编制|对|就)"
+)
+_INTERNAL_OFFICE = re.compile(r"^(?P<gov>.+?人民政府)(?:党政综合办公室|党政办公室|综合办公室|办公室|办公厅|党政办)$")
 _PERIOD = re.compile(r"(?:统计期限|统计时限|统计时间|统计数据|数据统计)[^。]{0,12}?((?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日")
 _PERIOD2 = re.compile(r"自((?:19|20)\d{2})年1月1日(?:起)?至")
 _YEAR_ANY = re.compile(r"((?:19|20)\d{2})\s*年")
@@ -37,7 +44,7 @@ _YEAR_REPORT = re.compile(r"((?:19|20)\d{2})年度?(?:政府|政务)?信息公�
 _YEAR_THIS_REPORT = re.compile(r"(?:本报告|本年度报告|本年报)[^。]{0,60}?((?:19|20)\d{2})年度")
 _QUOTED = re.compile(r"《[^》]{0,60}》")
 _PARA_START = re.compile(r"(?:[一二三四五六七八九十]{1,3}[、.]|\([一二三四五六七八九十\d]{1,3}\)|\d{1,2}[.、])?(?:[^,。;]{0,20}[。:])?(?:截至|截止|至)?")
-_BAD_AGENCY = re.compile(r"^(?:我|本|各|全|该|其|市政府|区政府|县政府)|关于|印发|通知|条例|办法|工作要点|意见")
+_BAD_AGENCY = re.compile(r"^(?:我|本|各|全|该|其|年|度|市政府|区政府|县政府|中华人民共和国)|关于|印发|通知|条例|办法|工作要点|意见|格式")
 
 
 @dataclass
@@ -55,7 +62,9 @@ class Meta:
 def _clean_agency(s: str | None) -> str | None:
     if not s:
         return None
-    s = compact(s).strip("《》“”\"'()[]【】:：,，。 ")
+    s = META_PREFIX.sub("", compact(s))
+    s = re.sub(r"^[^\u4e00-\u9fff]+|[^\u4e00-\u9fff)）]+$", "", s)  # page chrome such as 'Page8-'
+    s = s.strip("《》“”\"'()[]【】:：,，。 ")
     s = re.sub(r"^(?:关于|现将|现公布|现发布|公布|发布)", "", s)
     if len(s) < 2 or _BAD_AGENCY.search(s):
         return None
@@ -75,30 +84,37 @@ def parse_title(title: str) -> tuple[str | None, int | None]:
     return _clean_agency(s), year
 
 
-def _find_title(rows: list[Row], limit: int = 25) -> tuple[int | None, str | None]:
+def _find_title(rows: list[Row], limit: int = 30) -> tuple[int | None, str | None]:
     """The title line among the first rows; a title cut over two lines ('临淄区工业和信息化局' /
-    '2021年政府信息公开工作年度报告') is joined."""
+    '2021年政府信息公开工作年度报告') is joined. A title that names its agency is preferred to
+    an earlier one that does not (a page header '2012年政府信息公开工作年度报告' above the document's
+    own '南坑乡人民政府' / '2012年…')."""
     seen = 0
+    first: tuple[int, str] | None = None
     for i, r in enumerate(rows):
         if r.kind != "text" or not r.norm.strip():
             continue
         seen += 1
         if seen > limit:
             break
-        s = compact(r.norm)
+        s = META_PREFIX.sub("", compact(r.norm))
         if is_title(r.norm) or (s in ("年度报告", "工作年度报告") and i > 0):
             agency, year = parse_title(s)
+            cand = (i, s)
             if agency is None:
                 # agency on the previous non-empty line
                 for k in range(i - 1, max(-1, i - 4), -1):
                     p = compact(rows[k].norm)
                     if not p:
                         continue
-                    if len(p) <= 40 and not re.search(r"[。;,:>|]", p) and not DATE_LINE.search(p):
-                        return k, p + s
+                    if len(p) <= 40 and not re.search(r"[。;,:>|]", p) and not DATE_LINE.search(p) and _clean_agency(p):
+                        cand = (k, p + s)
+                        agency = parse_title(p + s)[0]
                     break
-            return i, s
-    return None, None
+            if agency:
+                return cand
+            first = first or cand
+    return first if first else (None, None)
 
 
 def read_meta(rows: list[Row], date_idx: int | None = None) -> Meta:
@@ -147,9 +163,58 @@ def read_meta(rows: list[Row], date_idx: int | None = None) -> Meta:
                 break
     if m.agency is None:
         m.agency, m.agency_source = _agency_from_body(body, rows)
+    if m.agency:
+        full = _full_name(m.agency, body)
+        if full != m.agency:
+            m.agency = full
+            m.agency_source = (m.agency_source or "") + "+full_name"
     if m.year is None:
         m.year, m.year_source = _year_from_body(body, m.published)
     return m
+
+
+_GOV_SUFFIX = ("人民政府", "街道办事处", "办事处")
+_TOWNSHIP = re.compile(r"(?:镇|乡|街道)(?:人民政府|办事处|街道办事处)?$")
+
+
+def _full_name(agency: str, body: str) -> str:
+    """Complete a township or suffix-less agency name from the text: '建新镇' -> '遂溪县建新镇人民政府'
+    when the signature prints it so; '五常市民意乡' -> '五常市民意乡人民政府'. Only names of
+    townships or names without an agency suffix are completed, with a county or city prefix
+    found in the gazetteer and/or a government suffix."""
+    if not (_TOWNSHIP.search(agency) or not re.search(_AGENCY_SUFFIX + r"$", agency)):
+        return agency
+    if len(agency) < 2:
+        return agency
+    text = compact(body)
+    best = agency
+    rx = re.compile(r"([\u4e00-\u9fff]{0,10})" + re.escape(agency) + r"(" + "|".join(_GOV_SUFFIX) + r")?")
+    g = gazetteer()
+    for mt in rx.finditer(text):
+        prefix, suffix = mt.group(1), mt.group(2) or ""
+        if agency.endswith(_GOV_SUFFIX):
+            suffix = ""
+        # keep only a prefix made of division names (县, 市, 区 …), read right to left
+        good = ""
+        for k in range(len(prefix)):
+            cand = prefix[k:]
+            found = g.find(cand)
+            if found and "".join(n for n, _, _ in _dedupe(found)) == cand:
+                good = cand
+                break
+        full = good + agency + suffix
+        if len(full) > len(best) and len(full) <= 32:
+            best = full
+    return best
+
+
+def _dedupe(found):
+    seen, out = set(), []
+    for n, lv, c in found:
+        if n not in seen:
+            seen.add(n)
+            out.append((n, lv, c))
+    return out
 
 
 def _agency_from_body(body: str, rows: list[Row]) -> tuple[str | None, str | None]:
@@ -166,14 +231,22 @@ def _agency_from_body(body: str, rows: list[Row]) -> tuple[str | None, str | Non
             a = _clean_agency(mt.group("agency"))
             if a:
                 return a, "body"
-    sig = _agency_from_signature(rows)
-    if sig:
-        return sig, "signature"
-    mt = _COMPILED_BY.search(head)
+    mt = _THIS_REPORT_BY.search(compact(head))
     if mt:
         a = _clean_agency(mt.group("agency"))
         if a:
             return a, "body"
+    sig = _agency_from_signature(rows)
+    if sig:
+        return sig, "signature"
+    mt = _COMPILED_BY.search(compact(head))
+    if mt:
+        a = _clean_agency(mt.group("agency"))
+        if a:
+            # an office compiling the report of its government ('由X人民政府办公室(汇总)编制')
+            # reports for the government
+            io = _INTERNAL_OFFICE.match(a)
+            return (io.group("gov") if io else a), "compiled_by"
     return None, None
 
 

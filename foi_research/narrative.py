@@ -52,19 +52,22 @@ def _prose_lines(rows: list[Row]):
         s = compact(r.norm)
         if not s:
             continue
+        if "|" in s or "\t" in r.raw:
+            continue  # a table row, not prose
         if _HEADING.match(s):
-            head = re.split(r"[。:]", s, maxsplit=1)[0][:40]
-            excluded = bool(_EXCLUDE_HEADING.search(head))
-            heading = head
-            if len(s) <= 40:
-                continue
+            parts = re.split(r"[。:]", s, maxsplit=1)
+            heading = parts[0][:40]
+            excluded = bool(_EXCLUDE_HEADING.search(heading))
+            if len(parts) < 2 or not parts[1].strip("。:;, "):
+                continue  # a heading and nothing else
         if excluded:
             continue
-        if len(s) < 12 or not re.search(r"[,。;,]", s):
+        if len(s) < 8 or not (re.search(r"[,。;,:]", s) or _FIGURE.search(s)):
             continue
         yield r.line, s, heading
 
 
+_FIGURE = re.compile(r"\d+\s*[件宗项条次个起例]")
 _RELEVANT = re.compile(r"申请|复议|诉讼|办结|答复|公开|存在|机关|明确|维持|纠错|办理|收到|受理|接到|补充|途径")
 _HAS_FIGURE = re.compile(r"\d|没有|未|无")
 

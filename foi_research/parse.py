@@ -193,7 +193,7 @@ def _parse_segment(doc: Document, seg, base: dict, out: Parsed, seen_ids: set[st
     t4 = tables.read_t4(items, t3.end if t3.found else 0) if not (lg.found and not t3.found) else tables.T4()
 
     marker = "2021" if _MARK_2021.search(compact(text)) else "2019" if _MARK_2019.search(compact(text)) else None
-    hint = t3.template_votes or marker or (_year_template(meta.year) if meta.year and meta.year >= 2019 else None)
+    hint = t3.template_votes or (_year_template(meta.year) if meta.year and meta.year >= 2019 else None) or marker
     t2_end = t3.start if t3.found else (t4.start if t4.found else len(items))
     t2 = tables.read_t2(items, 0, t2_end, hint)
 

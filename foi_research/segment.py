@@ -16,7 +16,8 @@ DATE_LINE = re.compile(
     r"(?:时间|发布时间|发布日期|日期|发文日期|成文日期|更新时间|公开日期)\s*[::]?\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})"
 )
 BARE_DATE = re.compile(r"(?:^|\s)(20\d{2}|19\d{2})[-/.](\d{1,2})[-/.](\d{1,2})(?:\s|$)")
-_TITLE_WORD = re.compile(r"(?:年度报告|工作报告|年报告|年度工作报告|年报)$")
+_TITLE_WORD = re.compile(r"(?:报告|年报)$")
+META_PREFIX = re.compile(r"^(?:标题|题名|名称|文件名称|文章标题|主题|title)\s*[::]\s*", re.I)
 _NOT_TITLE = re.compile(
     r"^(?:本报告|本年度报告|根据|依据|按照|现将|现公布|本年报|报告|》|<|[·•●◆■□▪>\-*])|[。;]|当前位置|您当前|>|上一篇|下一篇|相关|链接|推荐|阅读|附件"
 )
@@ -31,7 +32,7 @@ class Segment:
 
 
 def is_title(norm: str) -> bool:
-    s = compact(norm)
+    s = META_PREFIX.sub("", compact(norm))
     if not (4 <= len(s) <= 90):
         return False
     if _NOT_TITLE.search(s):

@@ -136,9 +136,21 @@ def _row_total_ok(vals: list[Item]) -> bool:
 
 
 def find_t3(items: list[Item], start: int = 0) -> int:
+    """Index of the first table-3 row label. Normally 一、本年新收…; an excerpt that starts in the
+    middle of table 3 starts at its first row label that is followed by seven values."""
     for j in range(start, len(items)):
         it = items[j]
         if is_label(it) and match_request_row(it.key, None) == "new_received":
+            return j
+    for j in range(start, len(items)):
+        it = items[j]
+        if not is_label(it) or match_legacy_label(it.key, None) is not None:
+            continue
+        code = match_request_row(it.key, None) or (match_request_row(it.key, "other") if it.key == "其他" else None)
+        if code is None or code == "total_handled" and it.key in ("总计", "合计"):
+            continue
+        col = collect(items, j, len(APPLICANTS))
+        if col.items is not None and all(v.value.kind == "number" for v in col.items):
             return j
     return -1
 
@@ -153,7 +165,7 @@ def _is_t4_start(items: list[Item], j: int) -> bool:
         return False
     if len(it.key) <= 12:
         return True
-    return "诉讼" in it.key and len(it.key) <= 40
+    return "诉讼" in it.key and len(it.key) <= 40 and not _SENT.search(it.key)
 
 
 def _ends_section(it: Item) -> bool:
@@ -180,11 +192,9 @@ def read_t3(items: list[Item]) -> T3:
             a = match_applicant(it.key)
             if a and a not in hdr:
                 hdr.append(a)
-    if 3 <= len(hdr) < len(APPLICANTS) and "total" in hdr and "natural_person" in hdr:
-        t.columns = [a for a in APPLICANTS if a in hdr]
-        t.problems.append(
-            Problem("t3_columns", "warning", f"table 3 header shows only {len(hdr)} applicant columns: {', '.join(t.columns)}", line=items[first].line)
-        )
+    # The columns are the template's seven; header cells are often split over lines ('商业' /
+    # '企业'), so the header is not trusted to say otherwise. Rows with another number of
+    # values are reported, not guessed.
     n = len(t.columns)
     group: str | None = None
     j = first
@@ -326,7 +336,8 @@ def read_t4(items: list[Item], start: int = 0) -> T4:
             # a header of outcome labels must follow
             window = items[j + 1 : j + 40]
             outcomes = {match_appeal_outcome(w.key) for w in window if w.is_text and is_label(w) and len(w.key) <= 8}
-            if len(outcomes - {None}) >= 2:
+            split_litigation = any(w.is_text and ("复议后起诉" in w.key or "未经复议" in w.key) for w in window[:12])
+            if len(outcomes - {None}) >= 2 or split_litigation or "复议后起诉" in items[j].key:
                 j0 = j
                 break
     if j0 < 0:
@@ -514,9 +525,11 @@ def read_t2(items: list[Item], start: int, end: int, template_hint: str | None) 
                     sec_template = "2019"
                 elif ms & _V2021:
                     sec_template = "2021"
+                elif section in ("5", "6", "8") and len(ms) == 1 and "本年" in keyc:
+                    sec_template = "2021"  # 本年处理决定数量 / 本年收费金额 alone
             j += 1
             continue
-        tmpl = sec_template or template_hint
+        tmpl = sec_template or t.template_vote or template_hint
         if tmpl not in PROACTIVE_LAYOUT:
             tmpl = "2021" if {"decisions", "amount"} >= set(measures) and measures else (template_hint or "2021")
         layout = PROACTIVE_LAYOUT[tmpl].get(section)
