@@ -101,7 +101,7 @@ def _register_commands() -> None:
         import_module(f"foi_research.{mod}").register(app)
 
 
-_COMMAND_MODULES: list[str] = []
+_COMMAND_MODULES: list[str] = ["build"]
 
 
 def main() -> None:  # console-script entry point

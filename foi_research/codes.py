@@ -91,24 +91,11 @@ class _Vocab:
 
 @functools.lru_cache(maxsize=1)
 def vocab() -> dict[str, _Vocab]:
-    r = raw()
+    """Every vocabulary of codes.yaml: each top-level list of entries with code, zh and en."""
     return {
-        k: _Vocab(_codes(r[k]))
-        for k in (
-            "applicants",
-            "request_groups",
-            "request_rows",
-            "proceedings",
-            "appeal_outcomes",
-            "proactive_items",
-            "proactive_measures",
-            "units",
-            "legacy_indicators",
-            "templates",
-            "statuses",
-            "severities",
-            "origins",
-        )
+        k: _Vocab(_codes(v))
+        for k, v in raw().items()
+        if isinstance(v, list) and v and all(isinstance(d, dict) and {"code", "zh", "en"} <= set(d) for d in v)
     }
 
 

@@ -182,3 +182,87 @@ def schema(table: str) -> pa.DataFrameSchema:
 def validate(table: str, df: pl.DataFrame) -> pl.DataFrame:
     """Validate eagerly and fully (data, not only names and types)."""
     return schema(table).validate(df, lazy=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The panel (harmonise stage: foi_research/metrics.py). One row per report. Its vocabularies are
+# appended sections of codes.yaml; the outcome-class and metric columns are generated from the
+# `outcome_classes` and `metrics` sections so that no label or definition is typed twice.
+
+PANEL_VOCABULARIES = (
+    "outcome_classes",
+    "crosswalk_special",
+    "crosswalks",
+    "agency_kinds",
+    "admin_levels",
+    "agency_name_rules",
+    "count_sources",
+    "denominators",
+    "eras",
+    "metrics",
+    "quality_checks",
+)
+
+
+
+def _panel_columns() -> list[Col]:
+    raw = codes.raw()
+    classes = [
+        Col(c["code"], I, True, f"{c['en']} ({c['zh']}): requests in this harmonised outcome class, by the crosswalk; null when no source row of the class has a value", unit="requests", contract=False)
+        for c in raw["outcome_classes"]
+    ]
+    rates = [
+        Col(m["code"], F, True, f"{m['en']} ({m['zh']}): {m['description']} Null when the denominator is 0 or unknown; formula in the codebook", unit="share (0-1)", contract=False)
+        for m in raw["metrics"]
+        if m.get("panel", True)
+    ]
+    return (
+        [
+            Col("report_id", S, False, "Report (reports.report_id)"),
+            Col("agency_id", S, True, "Stable agency identifier across years and spellings: division code of the agency, '/', its normalised name without place prefix ('unplaced/...' without division)"),
+            Col("agency", S, True, "Issuing agency as printed (reports.agency)"),
+            Col("agency_name_norm", S, True, "Agency name normalised (script, whitespace, short forms such as 区政府 -> 区人民政府)", contract=False),
+            Col("agency_kind", S, True, "Kind of agency", "agency_kinds"),
+            Col("admin_level", S, True, "Administrative level of the agency", "admin_levels"),
+            Col("province", S, True, "Province-level division (reports.province)"),
+            Col("city", S, True, "Prefecture-level division (reports.city)"),
+            Col("county", S, True, "County-level division or development zone (reports.county)"),
+            Col("division_code", S, True, "GB/T 2260 code of the most specific division found (reports.division_code)"),
+            Col("year", I, True, "The year reported on", ge=1990, le=2100),
+            Col("era", S, True, "Era of the regulation by the year reported on", "eras", contract=False),
+            Col("template", S, False, "Report template recognised", "templates"),
+            Col("status", S, False, "How completely the report's tables could be read", "statuses"),
+            Col("source", S, False, "Where the request counts come from", "count_sources"),
+            Col("appeals_source", S, False, "Where the reconsideration and litigation counts come from", "count_sources", contract=False),
+            Col("received", I, True, "New requests received in the year: table 3 row 一 (本年新收); pre-2019 收到申请数", unit="requests"),
+            Col("carried_over", I, True, "Requests carried over from last year: table 3 row 二 (上年结转); not reported before 2019 (null)", unit="requests"),
+            Col("handled", I, True, "Requests handled: table 3 row 三(七) 总计; pre-2019 申请答复数, or 申请办结数 where answered is not stated", unit="requests"),
+            Col("carried_forward", I, True, "Requests carried forward to next year: table 3 row 四 (结转下年度继续办理); not reported before 2019 (null)", unit="requests"),
+        ]
+        + classes
+        + [
+            Col("natural_person_requests", I, True, "New requests from natural persons (table 3 row 一, column 自然人)", unit="requests"),
+            Col("org_requests", I, True, "New requests from legal persons and other organisations (table 3 row 一, the five organisation columns added up)", unit="requests"),
+            Col("reconsideration", I, True, "Administrative reconsideration cases: table 4 总计; pre-2019 行政复议数量", unit="cases"),
+            Col("reconsideration_corrected", I, True, "Reconsideration cases whose result corrected the agency: table 4 结果纠正; pre-2019 被依法纠错数", unit="cases"),
+            Col("litigation", I, True, "Administrative litigation cases: table 4 总计 of direct suits plus suits after reconsideration; pre-2019 行政诉讼数量", unit="cases"),
+            Col("litigation_corrected", I, True, "Litigation cases whose result corrected the agency: table 4 结果纠正 (both kinds); pre-2019 被依法纠错数", unit="cases"),
+            Col("classes_total", I, True, "Sum of the seven outcome classes (null when all are null); compare with handled", unit="requests", contract=False),
+            Col("overlap_excluded", I, True, "Requests of an overlapping sub-item left out by the overlap rule (告知通过其他途径办理 inside 不属于本行政机关); null where the rule did not apply", unit="requests", contract=False),
+            Col("denominator_value", I, True, "The denominator of the request-based rates under the `denominator` setting", unit="requests", contract=False),
+        ]
+        + rates
+        + [
+            Col("crosswalk", S, False, "Crosswalk used: the name of a shipped crosswalk, or the path of a user file"),
+            Col("denominator", S, False, "Denominator of the request-based rates", "denominators"),
+        ]
+    )
+
+
+TABLES["panel"] = {
+    "title": "Panel / 机关年度面板",
+    "description": "One row per report: agency identity, counts harmonised across the three eras of templates by a crosswalk, and the rates computed from them (foi_research.metrics.build_panel).",
+    "key": ["report_id"],
+    "columns": _panel_columns(),
+}
+TABLE_NAMES = list(TABLES)

@@ -1,0 +1,219 @@
+"""`foi-research build`: the research dataset in one command.
+
+    foi-research build [INPUTS...] --out DIR [--crosswalk NAME|FILE] [--denominator handled|new_plus_carried]
+                       [--csv] [--stata] [--workers N] [--dask ADDRESS]
+
+INPUTS are documents and folders to parse (default data/corpus), or one folder that already holds
+a parsed dataset (the output of `foi-research parse` or of an earlier build), which is then read
+instead of parsed again. DIR (default outputs/dataset) receives the six contract tables as
+parquet (quality with the harmonise-stage findings added), panel.parquet, datapackage.json,
+codebook.md, manifest.json, and with --csv / --stata the folders csv/ and stata/.
+
+The dataset is written atomically: everything goes into a hidden staging folder next to DIR,
+which replaces DIR only when complete. A crash or Ctrl-C leaves the previous DIR (or none), never
+a half-written one. DIR must be new, empty, or a dataset written by foi-research.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Annotated, Callable, Optional, Sequence
+
+import polars as pl
+import typer
+
+from . import __version__, export, metrics, schemas
+from .dataset import MANIFEST, DatasetError, DatasetWriter, _owned, read_dataset
+from .parse import TABLES as CONTRACT_TABLES
+
+DEFAULT_INPUTS = ("data/corpus",)
+DEFAULT_OUT = "outputs/dataset"
+PANEL = "panel"
+
+
+class BuildError(Exception):
+    """A build that cannot start or finish; the message says what to do."""
+
+
+def _is_dataset(p: Path) -> bool:
+    return p.is_dir() and (p / MANIFEST).exists() and (p / "reports.parquet").exists()
+
+
+def _swap(staging: Path, out: Path) -> None:
+    old = None
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+        out.rename(old)
+    staging.rename(out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def build_dataset(
+    inputs: Sequence[str | Path] | None = None,
+    out: str | Path = DEFAULT_OUT,
+    crosswalk: str | Path = "default",
+    denominator: str = "handled",
+    csv: bool = False,
+    stata: bool = False,
+    workers: int | None = None,
+    backend: str = "auto",
+    address: str | None = None,
+    progress: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> dict:
+    """Parse (or read) the inputs, build the panel and the cross-year quality rows, and write the
+    dataset to `out` atomically. Returns the manifest written (rows per table, settings).
+    Raises BuildError (bad inputs, unusable crosswalk, `out` not a dataset folder)."""
+    say = log or (lambda msg: None)
+    out = Path(out)
+    paths = [Path(p) for p in (inputs or DEFAULT_INPUTS)]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise BuildError(f"input not found: {', '.join(missing)}; give files or folders of reports (txt, html, docx, pdf) or a parsed dataset folder")
+    if denominator not in metrics.DENOMINATORS:
+        raise BuildError(f"unknown denominator {denominator!r}: use one of {', '.join(metrics.DENOMINATORS)}")
+    try:
+        cw = metrics.load_crosswalk(crosswalk)
+    except metrics.CrosswalkError as e:
+        raise BuildError(str(e)) from None
+    if not _owned(out):
+        raise BuildError(f"{out} exists and is not a foi-research dataset (no {MANIFEST}); choose a new or empty folder for --out")
+    reuse = len(paths) == 1 and _is_dataset(paths[0])
+    if not reuse and any(_is_dataset(p) for p in paths):
+        raise BuildError("a parsed dataset folder can only be given alone as input (it is read, not parsed)")
+
+    created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.build-{uuid.uuid4().hex[:8]}"
+    t0 = time.perf_counter()
+    try:
+        # 1. the contract tables
+        if reuse:
+            say(f"reading the parsed dataset in {paths[0]}")
+            ds = read_dataset(paths[0])
+            parse_meta = json.loads((paths[0] / MANIFEST).read_text(encoding="utf-8"))
+            staging.mkdir()
+        else:
+            from .parse import iter_files, parse_paths
+
+            files = list(iter_files(paths))
+            if not files:
+                raise BuildError(f"no report files in {', '.join(map(str, paths))}; give files or folders holding .txt, .html, .docx or .pdf reports")
+            say(f"parsing {len(files)} file(s)")
+            writer = DatasetWriter(staging, meta={"inputs": [str(p) for p in paths]})
+            try:
+                for parsed in parse_paths(files, workers=workers, progress=progress, backend="dask" if address else backend, address=address):
+                    writer.add(parsed)
+                parse_meta = writer.close()
+            except BaseException:
+                writer.abort()
+                raise
+            ds = read_dataset(staging)
+
+        # 2. the panel and the harmonise-stage quality rows
+        say(f"building the panel (crosswalk {cw.name}, denominator {denominator})")
+        panel = metrics.build_panel(ds, cw, denominator)
+        schemas.validate(PANEL, panel)
+        kept = ds["quality"].filter(~pl.col("check").is_in(metrics.HARMONISE_CHECKS))
+        added = metrics.quality_rows(ds, panel)
+        quality = pl.concat([kept, added.select(kept.columns)], how="vertical")
+        schemas.validate("quality", quality)
+        frames = {t: (quality if t == "quality" else ds[t]) for t in CONTRACT_TABLES}
+        frames[PANEL] = panel
+        for t, df in frames.items():
+            if reuse or t in ("quality", PANEL):
+                df.write_parquet(staging / f"{t}.parquet", compression="zstd")
+
+        # 3. exports and descriptions
+        tables = list(frames)
+        if csv:
+            say("writing CSV (UTF-8 with BOM)")
+            export.write_csv(frames, staging / "csv")
+        if stata:
+            say("writing Stata .dta files")
+            export.write_stata(frames, staging / "stata", time_stamp=created.replace(tzinfo=None))
+        settings = {
+            "crosswalk": cw.name,
+            "crosswalk_path": cw.path,
+            "denominator": denominator,
+            "inputs": [str(p) for p in paths],
+            "csv": csv,
+            "stata": stata,
+        }
+        rows = {t: df.height for t, df in frames.items()}
+        created_s = created.isoformat().replace("+00:00", "Z")
+        say("writing datapackage.json and codebook.md")
+        export.write_datapackage(staging, tables, csv=csv, settings=settings, created=created_s)
+        export.write_codebook(staging, cw, denominator, tables, quality=quality, rows=rows, settings=settings)
+        manifest = {
+            "tool": "foi-research",
+            "version": __version__,
+            "created": created_s,
+            "command": "build",
+            "rows": rows,
+            "status": parse_meta.get("status", {}),
+            "sources": dict(sorted(panel.group_by("source").len().iter_rows())),
+            "harmonise_findings": dict(sorted(added.group_by("check").len().iter_rows())),
+            **settings,
+        }
+        (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
+
+        # 4. swap in
+        _swap(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    manifest["seconds"] = round(time.perf_counter() - t0, 2)
+    return manifest
+
+
+def register(app) -> None:
+    """Add the `build` command to the foi-research CLI."""
+    from rich.console import Console
+    from rich.table import Table
+
+    err = Console(stderr=True)
+
+    @app.command()
+    def build(
+        inputs: Annotated[
+            Optional[list[Path]],
+            typer.Argument(help="Files or folders of reports to parse (default data/corpus), or one folder holding a parsed dataset"),
+        ] = None,
+        out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the dataset into (replaced atomically)")] = Path(DEFAULT_OUT),
+        crosswalk: Annotated[str, typer.Option(help=f"Crosswalk: {', '.join(metrics.crosswalk_names())}, or the path of a CSV of the same form")] = "default",
+        denominator: Annotated[str, typer.Option(help="Denominator of the request rates: handled or new_plus_carried")] = "handled",
+        csv: Annotated[bool, typer.Option("--csv", help="Also write csv/<table>.csv (UTF-8 with BOM, for Excel and R)")] = False,
+        stata: Annotated[bool, typer.Option("--stata", help="Also write stata/<table>.dta (Stata 14+, value labels 中文 / English)")] = False,
+        workers: Annotated[Optional[int], typer.Option(help="Processes to use for parsing (default: all cores for large inputs)")] = None,
+        backend: Annotated[str, typer.Option(help="auto, serial, processes or dask")] = "auto",
+        dask: Annotated[Optional[str], typer.Option(help="Address of a Dask scheduler (tcp://host:8786); implies --backend dask")] = None,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary")] = False,
+    ):
+        """Build the research dataset: parsed tables, the harmonised panel, datapackage.json, codebook (+ CSV, Stata)."""
+        log = None if quiet else (lambda m: err.print(f"[dim]{m}[/]"))
+        try:
+            manifest = build_dataset(
+                inputs, out, crosswalk=crosswalk, denominator=denominator, csv=csv, stata=stata,
+                workers=workers, backend=backend, address=dask, progress=not quiet, log=log,
+            )
+        except (BuildError, DatasetError) as e:
+            err.print(f"[red]error:[/] {e}")
+            raise typer.Exit(2)
+        except KeyboardInterrupt:
+            err.print(f"[red]interrupted:[/] nothing was written; {out} is as it was")
+            raise typer.Exit(130)
+        if not quiet:
+            t = Table(title=f"foi-research: dataset built in {out}")
+            t.add_column("table")
+            t.add_column("rows", justify="right")
+            for k, v in manifest["rows"].items():
+                t.add_row(k, str(v))
+            err.print(t)
+            src = ", ".join(f"{k} {v}" for k, v in manifest["sources"].items())
+            err.print(f"panel rows by source of the counts: {src}; crosswalk {manifest['crosswalk']}, denominator {manifest['denominator']} ({manifest['seconds']:.1f} s)")
