@@ -127,3 +127,51 @@ def test_year_and_agency_without_title(tmp_path):
     # Zibo development zone 2019 without its title: year from the prose of the overview
     r = _without_title(tmp_path / "b", "001_37d8ade0c0ec5d8b.txt", 3, "edz.txt")
     assert r["year"] == 2019 and r["year_source"] == "body"
+
+
+def _legacy_2017_pairs():
+    """(label, value) rows of the Linzi office 2017 statistics table, read from the seed."""
+    lines = (DATA / "seeds" / "000_ed6d48b603b61876.txt").read_text(encoding="utf-8").split("\n")
+    start = next(i for i, l in enumerate(lines) if l.startswith("2017年度政府信息公开工作情况统计表"))
+    end = next(i for i, l in enumerate(lines) if i > start and l.startswith("临淄区人民政府办公室2016年"))
+    cells = [l.strip() for l in lines[start + 1 : end] if l.strip() and l.strip() != "\xa0"]
+    pairs, k = [], 0
+    while k < len(cells):
+        lab = cells[k]
+        if k + 1 < len(cells) and re.fullmatch(r"\d+", cells[k + 1]):
+            pairs.append((lab, cells[k + 1]))
+            k += 2
+        else:
+            pairs.append((lab, ""))
+            k += 1
+    return pairs
+
+
+def _legacy_doc(rows_text: str) -> str:
+    return "临淄区人民政府办公室2017年度政府信息公开工作年度报告\n时间:2018-03-26\n一、概述\n2017年,区政府办公室做好政府信息公开工作。\n2017年度政府信息公开工作情况统计表\n" + rows_text
+
+
+def _check_legacy(ds):
+    truth = SEEDS["linzi-govoffice-2017"]
+    lg = ds["legacy"].filter(pl.col("origin") == "table")
+    got = dict(zip(lg["indicator"], lg["value"]))
+    for k, v in truth["legacy"].items():
+        assert got.get(k) == v, (k, got.get(k), v)
+    assert ds["reports"]["template"][0] == "legacy-stats"
+
+
+def test_legacy_statistics_table_in_pipe_rows_with_unit_column(tmp_path):
+    rows = "统计指标 | 单位 | 统计数 |\n" + "\n".join(f"{a} | {'件' if b else ''} | {b} |" for a, b in _legacy_2017_pairs())
+    f = tmp_path / "legacy_pipe.txt"
+    f.write_text(_legacy_doc(rows), encoding="utf-8")
+    _check_legacy(_ds(tmp_path, f))
+
+
+def test_legacy_statistics_table_in_html(tmp_path):
+    from html import escape
+
+    body = "".join(f"<tr><td>{escape(a)}</td><td>{'件' if b else '&nbsp;'}</td><td>{b or '&nbsp;'}</td></tr>" for a, b in _legacy_2017_pairs())
+    html = _legacy_doc("").replace("\n", "<br>") + f"<table><tr><th>统计指标</th><th>单位</th><th>统计数</th></tr>{body}</table>"
+    f = tmp_path / "legacy.html"
+    f.write_text(f"<html><body><p>{html}</p></body></html>", encoding="utf-8")
+    _check_legacy(_ds(tmp_path, f))
