@@ -101,7 +101,7 @@ def _register_commands() -> None:
         import_module(f"foi_research.{mod}").register(app)
 
 
-_COMMAND_MODULES: list[str] = ["build"]
+_COMMAND_MODULES: list[str] = ["build", "studies"]
 
 
 def main() -> None:  # console-script entry point

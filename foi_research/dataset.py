@@ -41,7 +41,11 @@ def _owned(path: Path) -> bool:
 
 
 class DatasetWriter:
-    def __init__(self, out: str | Path, batch_files: int = 500, meta: dict | None = None):
+    """Stream Parsed results into the dataset at `out`. Rows are validated and written every
+    `batch_files` files or every `batch_rows` pending rows, whichever comes first (listings of
+    many reports per file would otherwise hold hundreds of thousands of rows in memory)."""
+
+    def __init__(self, out: str | Path, batch_files: int = 500, meta: dict | None = None, batch_rows: int = 100_000):
         self.out = Path(out)
         if not _owned(self.out):
             raise DatasetError(
@@ -51,7 +55,9 @@ class DatasetWriter:
         self.tmp = self.out.parent / f".{self.out.name}.tmp-{uuid.uuid4().hex[:8]}"
         self.tmp.mkdir()
         self.batch_files = batch_files
+        self.batch_rows = batch_rows
         self.pending: list[Parsed] = []
+        self.pending_rows = 0
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.counts = {t: 0 for t in TABLES}
         self.ids: set[str] = set()
@@ -62,7 +68,8 @@ class DatasetWriter:
     def add(self, parsed: Parsed) -> None:
         self._dedupe_ids(parsed)
         self.pending.append(parsed)
-        if len(self.pending) >= self.batch_files:
+        self.pending_rows += sum(len(parsed.rows(t)) for t in TABLES)
+        if len(self.pending) >= self.batch_files or self.pending_rows >= self.batch_rows:
             self.flush()
 
     def _dedupe_ids(self, parsed: Parsed) -> None:
@@ -92,6 +99,7 @@ class DatasetWriter:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
+        self.pending_rows = 0
         frames = self._frames(batch)
         bad = self._invalid(frames)
         if bad:

@@ -38,7 +38,11 @@ def run_tasks(
     backend: 'serial' (this process), 'processes' (a local pool of `workers`, default all
     cores), 'dask' (the Dask scheduler at `address`, or a LocalCluster of `workers` processes when
     no address is given), 'auto' (processes when there are at least `min_parallel` items and more
-    than one core, else serial; dask when an address is given)."""
+    than one core, else serial; dask when an address is given).
+
+    `chunksize` items travel together to a worker (process pool and Dask); on every backend at
+    most a few chunks per worker are in flight and not yet consumed, so memory stays bounded
+    however many items there are and however slowly the consumer takes the results."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     items = list(items) if total is None else items
@@ -61,7 +65,7 @@ def run_tasks(
         elif backend == "processes":
             gen = _processes(fn, items, workers or default_workers(), chunksize)
         else:
-            gen = _dask(fn, items, workers, address)
+            gen = _dask(fn, items, workers, address, chunksize)
         for r in gen:
             if bar is not None:
                 bar.update(1)
@@ -71,15 +75,57 @@ def run_tasks(
             bar.close()
 
 
-def _processes(fn, items, workers: int, chunksize: int) -> Iterator[Any]:
+def _processes(fn, items, workers: int, chunksize: int, window: int | None = None) -> Iterator[Any]:
+    """Pool.imap with back-pressure: imap alone queues every task at once and buffers every
+    result the consumer has not taken yet, so a slow consumer (the dataset writer) would let
+    results pile up in memory. Here at most `window` tasks are submitted and not yet consumed."""
     import multiprocessing as mp
+    import threading
 
     ctx = mp.get_context("forkserver") if "forkserver" in mp.get_all_start_methods() else mp.get_context("spawn")
-    with ctx.Pool(workers) as pool:
-        yield from pool.imap(fn, items, chunksize=chunksize)
+    window = max(window or 0, workers * chunksize * 4, 2 * chunksize, 16)
+    slots = threading.Semaphore(window)
+    stop = threading.Event()
+
+    def feed():  # runs in the pool's task-handler thread
+        for x in items:
+            while not slots.acquire(timeout=0.2):
+                if stop.is_set():
+                    return
+            if stop.is_set():
+                return
+            yield x
+
+    pool = ctx.Pool(workers)
+    try:
+        for r in pool.imap(fn, feed(), chunksize=chunksize):
+            slots.release()
+            yield r
+        pool.close()
+        pool.join()
+    finally:
+        stop.set()  # unblock the feeder so that terminate() can join its thread
+        pool.terminate()
 
 
-def _dask(fn, items, workers: int | None, address: str | None) -> Iterator[Any]:
+def _call_chunk(fn, chunk: list) -> list:
+    """Top-level task for Dask: run fn over a chunk of items (one scheduler round trip per chunk
+    instead of per item)."""
+    return [fn(x) for x in chunk]
+
+
+def _chunks(items, size: int) -> Iterator[list]:
+    buf: list = []
+    for x in items:
+        buf.append(x)
+        if len(buf) >= size:
+            yield buf
+            buf = []
+    if buf:
+        yield buf
+
+
+def _dask(fn, items, workers: int | None, address: str | None, chunksize: int = 1) -> Iterator[Any]:
     from dask.distributed import Client, LocalCluster
 
     cluster = None
@@ -92,15 +138,14 @@ def _dask(fn, items, workers: int | None, address: str | None) -> Iterator[Any]:
         client = Client(cluster)
     try:
         nworkers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 1))
-        window = max(8, nworkers * 16)
+        window = max(8, nworkers * 4)  # chunks in flight
         inflight: deque = deque()
-        it = iter(items)
-        for x in it:
-            inflight.append(client.submit(fn, x, pure=False))
+        for chunk in _chunks(items, max(1, chunksize)):
+            inflight.append(client.submit(_call_chunk, fn, chunk, pure=False))
             if len(inflight) >= window:
-                yield inflight.popleft().result()
+                yield from inflight.popleft().result()
         while inflight:
-            yield inflight.popleft().result()
+            yield from inflight.popleft().result()
     finally:
         client.close()
         if cluster is not None:

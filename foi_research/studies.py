@@ -1,0 +1,707 @@
+"""Parameterised research notebooks: run one, run a folder of them in parallel, open JupyterLab.
+
+A study is a YAML file in params/:
+
+    notebook: region_profile.ipynb     # a notebook in notebooks/
+    title: 淄博市 region profile         # optional, for the summary
+    parameters:                        # every key must be a parameter of the notebook
+      region: 淄博市
+      years: [2008, 2023]
+
+`run(params_file)` executes the notebook with papermill and writes, under
+outputs/studies/<study>/ (the study is the file's stem):
+
+    <study>.ipynb        the executed notebook
+    <study>.html         its HTML rendering (charts are inline SVG: readable offline)
+    charts/<name>.png    every chart as PNG (Chinese glyphs from the bundled Noto Sans SC)
+    charts/<name>.svg    ... and as SVG
+    tables/<name>.csv    the table behind each chart (and the model tables)
+    params.yaml          the parameters used
+    manifest.json        study, notebook, parameters, status, seconds, files
+
+Everything is written into a temporary folder beside the destination and swapped in only when
+the notebook ran through, so a crash or an error never leaves a half-written study folder. A
+notebook that fails leaves its executed copy (with the error) in outputs/studies/_failed/.
+
+`batch(params_dir)` runs every study of a folder through `executor.run_tasks` (serial, local
+processes or a Dask cluster) with a progress bar; one failing notebook is reported and does not
+stop the others. `load_study_data` is what the notebooks call to get the data.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Iterable, Optional
+
+import typer
+import yaml
+
+STUDY_KEYS = {"notebook", "title", "description", "parameters"}
+RESERVED_PARAMETERS = ("output_dir", "dataset")  # injected by the runner
+FAILED_DIR = "_failed"
+DEFAULT_KERNEL = "python3"
+
+
+# ---------------------------------------------------------------------------------------------
+# Where things are
+
+
+def project_root() -> Path:
+    """The project folder (holding notebooks/ and params/): FOI_PROJECT_ROOT, else the checkout
+    this package is installed from (editable install), else the current directory."""
+    env = os.environ.get("FOI_PROJECT_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = Path(__file__).resolve().parents[1]
+    if (here / "notebooks").is_dir() and (here / "pyproject.toml").exists():
+        return here
+    return Path.cwd().resolve()
+
+
+def project_path(p: str | os.PathLike) -> Path:
+    """A path from a parameter: absolute as given; relative to the current directory when it
+    exists there, else relative to the project folder (so notebooks find data/ and outputs/
+    whether they run from notebooks/, from the project folder or from papermill)."""
+    p = Path(p)
+    if p.is_absolute():
+        return p
+    if p.exists():
+        return p.resolve()
+    return project_root() / p
+
+
+def notebooks_dir() -> Path:
+    return project_root() / "notebooks"
+
+
+def default_out_dir() -> Path:
+    return project_root() / "outputs" / "studies"
+
+
+def default_dataset() -> Path | None:
+    """outputs/dataset when `foi-research build` has written it."""
+    for base in (Path.cwd(), project_root()):
+        d = base / "outputs" / "dataset"
+        if (d / "manifest.json").exists():
+            return d.resolve()
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Study files
+
+
+class StudyError(Exception):
+    pass
+
+
+@dataclass
+class Study:
+    name: str
+    params_file: Path
+    notebook: Path
+    parameters: dict
+    title: str | None = None
+
+
+def load_study(params_file: str | os.PathLike) -> Study:
+    path = Path(params_file)
+    if not path.exists():
+        raise StudyError(f"{path}: no such parameter file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise StudyError(f"{path}: not valid YAML ({e})") from None
+    if not isinstance(data, dict) or "notebook" not in data:
+        raise StudyError(f"{path}: expected a mapping with 'notebook' and 'parameters' (see params/README or foi_research/studies.py)")
+    extra = set(data) - STUDY_KEYS
+    if extra:
+        raise StudyError(f"{path}: unknown top-level keys {sorted(extra)}; notebook parameters go under 'parameters:'")
+    params = data.get("parameters") or {}
+    if not isinstance(params, dict):
+        raise StudyError(f"{path}: 'parameters' must be a mapping")
+    nb = Path(str(data["notebook"]))
+    if not nb.is_absolute():
+        nb = notebooks_dir() / nb
+    if not nb.exists():
+        raise StudyError(f"{path}: notebook {data['notebook']} not found in {notebooks_dir()}")
+    return Study(name=path.stem, params_file=path, notebook=nb, parameters=params, title=data.get("title"))
+
+
+@dataclass
+class ParamProblem:
+    params_file: str
+    key: str
+    problem: str
+
+
+def notebook_parameters(notebook: str | os.PathLike) -> dict[str, dict]:
+    """The parameters a notebook declares in its `parameters` cell (papermill.inspect_notebook)."""
+    import papermill
+
+    return papermill.inspect_notebook(str(notebook))
+
+
+def check_study(study: Study) -> list[ParamProblem]:
+    """Every key of the study's parameters must be a parameter of its notebook (papermill only
+    warns about unknown names, so a typo would silently run the default)."""
+    declared = notebook_parameters(study.notebook)
+    problems = []
+    if not declared:
+        problems.append(ParamProblem(str(study.params_file), "-", f"{study.notebook.name} has no cell tagged 'parameters'"))
+    for k in study.parameters:
+        if k not in declared:
+            problems.append(ParamProblem(str(study.params_file), k, f"not a parameter of {study.notebook.name} (it has: {', '.join(declared)})"))
+        elif k in RESERVED_PARAMETERS:
+            problems.append(ParamProblem(str(study.params_file), k, "set by the runner (use --out / --dataset), not in a params file"))
+    return problems
+
+
+def study_files(params_dir: str | os.PathLike) -> list[Path]:
+    d = Path(params_dir)
+    if d.is_file():
+        return [d]
+    return sorted(p for p in d.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith((".", "_")))
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+
+
+@dataclass
+class StudyResult:
+    study: str
+    notebook: str
+    status: str  # ok | failed
+    seconds: float
+    out: str | None = None
+    error: str | None = None
+    failed_notebook: str | None = None
+    files: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class Summary:
+    results: list[StudyResult]
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    @property
+    def failed(self) -> list[StudyResult]:
+        return [r for r in self.results if not r.ok]
+
+    def rows(self) -> list[dict]:
+        return [asdict(r) for r in self.results]
+
+    def table(self):
+        from rich.table import Table
+
+        t = Table(title="foi-research: studies", show_header=True)
+        for c, j in (("study", "left"), ("notebook", "left"), ("status", "left"), ("seconds", "right"), ("charts", "right"), ("tables", "right"), ("output / error", "left")):
+            t.add_column(c, justify=j)
+        for r in self.results:
+            st = "[green]ok[/]" if r.ok else "[red]failed[/]"
+            detail = r.out if r.ok else f"{r.error}" + (f"\n(executed copy: {r.failed_notebook})" if r.failed_notebook else "")
+            t.add_row(r.study, r.notebook, st, f"{r.seconds:.1f}", str(r.files.get("charts", "")), str(r.files.get("tables", "")), detail or "")
+        n_ok = sum(r.ok for r in self.results)
+        t.caption = f"{n_ok} ok, {len(self.results) - n_ok} failed, {self.seconds:.1f} s"
+        return t
+
+
+def _error_text(e: BaseException) -> str:
+    try:
+        from papermill.exceptions import PapermillExecutionError
+    except ImportError:  # pragma: no cover
+        PapermillExecutionError = ()  # type: ignore
+    if isinstance(e, PapermillExecutionError):
+        return f"{e.ename}: {e.evalue} (cell {e.exec_count})"
+    return f"{type(e).__name__}: {e}"
+
+
+def _count(d: Path, sub: str, ext: str) -> int:
+    p = d / sub
+    return len(list(p.glob(f"*.{ext}"))) if p.is_dir() else 0
+
+
+def _swap_in(tmp: Path, final: Path) -> None:
+    old = None
+    if final.exists():
+        old = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
+        final.rename(old)
+    tmp.rename(final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _rewrite_paths(nb_path: Path, tmp: Path, final: Path) -> None:
+    """The notebook ran with output_dir = the temporary folder; once it is swapped in, record
+    the final folder instead (in the injected-parameters cell and papermill's metadata)."""
+    import nbformat
+
+    nb = nbformat.read(nb_path, as_version=4)
+    a, b = str(tmp), str(final)
+    for cell in nb.cells:
+        if a in cell.source:
+            cell.source = cell.source.replace(a, b)
+    pm = nb.metadata.get("papermill", {})
+    params = pm.get("parameters", {})
+    for k, v in list(params.items()):
+        if isinstance(v, str) and a in v:
+            params[k] = v.replace(a, b)
+    for k in ("output_path",):
+        if isinstance(pm.get(k), str):
+            pm[k] = str(final / Path(pm[k]).name)
+    nbformat.write(nb, nb_path)
+
+
+def _html(nb_path: Path, html_path: Path) -> None:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exp = HTMLExporter(template_name="lab")
+    exp.mathjax_url = ""  # no CDN: the notebooks hold no formulas that need MathJax
+    body, _ = exp.from_notebook_node(nbformat.read(nb_path, as_version=4))
+    # the charts are inline SVG and the notebooks emit no JavaScript: drop the template's
+    # require.js from a CDN, so the page makes no network request at all
+    body = re.sub(r'<script[^>]*\ssrc="https?://[^"]*"[^>]*>\s*</script>', "", body)
+    html_path.write_text(body, encoding="utf-8")
+
+
+@contextlib.contextmanager
+def _static_charts():
+    """Kernels started inside get static svg charts (FOI_CHARTS unset): executed notebooks and
+    their HTML must show the charts without a live widget frontend."""
+    saved = os.environ.pop("FOI_CHARTS", None)
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.environ["FOI_CHARTS"] = saved
+
+
+def run_study(
+    study: Study | str | os.PathLike,
+    out_dir: str | os.PathLike | None = None,
+    *,
+    dataset: str | os.PathLike | None = None,
+    kernel_name: str | None = None,
+    timeout: int | None = 1800,
+) -> StudyResult:
+    """Execute one study. Never raises for a failing notebook: the result says what went wrong."""
+    t0 = time.perf_counter()
+    name, nbname = (Path(study).stem if not isinstance(study, Study) else study.name), "?"
+    tmp = None
+    try:
+        if not isinstance(study, Study):
+            study = load_study(study)
+        name, nbname = study.name, study.notebook.name
+        problems = check_study(study)
+        if problems:
+            raise StudyError("; ".join(f"{p.key}: {p.problem}" for p in problems))
+        import papermill
+
+        out = Path(out_dir) if out_dir is not None else default_out_dir()
+        out = out.resolve()
+        out.mkdir(parents=True, exist_ok=True)
+        final = out / name
+        tmp = out / f".{name}.tmp-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+        params = dict(study.parameters)
+        params["output_dir"] = str(tmp)
+        # dataset: a folder; "" = none (the notebook parses its corpus); None = outputs/dataset if built
+        ds = Path(dataset) if dataset else (default_dataset() if dataset is None else None)
+        if ds is not None and "dataset" in notebook_parameters(study.notebook):
+            params["dataset"] = str(Path(ds).resolve())
+        nb_out = tmp / f"{name}.ipynb"
+        try:
+            with _static_charts():
+                papermill.execute_notebook(
+                    str(study.notebook),
+                    str(nb_out),
+                    parameters=params,
+                    kernel_name=kernel_name,
+                    progress_bar=False,
+                    log_output=False,
+                    cwd=str(study.notebook.parent),
+                    execution_timeout=timeout,
+                )
+        except BaseException as e:
+            failed = None
+            if nb_out.exists():
+                fdir = out / FAILED_DIR
+                fdir.mkdir(exist_ok=True)
+                failed = fdir / f"{name}.ipynb"
+                shutil.copyfile(nb_out, failed)
+            return StudyResult(name, nbname, "failed", time.perf_counter() - t0, error=_error_text(e), failed_notebook=str(failed) if failed else None)
+        _rewrite_paths(nb_out, tmp, final)
+        _html(nb_out, tmp / f"{name}.html")
+        (tmp / "params.yaml").write_text(study.params_file.read_text(encoding="utf-8"), encoding="utf-8")
+        files = {"charts": _count(tmp, "charts", "png"), "svg": _count(tmp, "charts", "svg"), "tables": _count(tmp, "tables", "csv")}
+        seconds = time.perf_counter() - t0
+        manifest = {
+            "study": name,
+            "title": study.title,
+            "notebook": f"notebooks/{nbname}",
+            "parameters": study.parameters,
+            "dataset": params.get("dataset"),
+            "status": "ok",
+            "seconds": round(seconds, 2),
+            "files": sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()) + ["manifest.json"],
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        _swap_in(tmp, final)
+        tmp = None
+        stale = out / FAILED_DIR / f"{name}.ipynb"
+        if stale.exists():
+            stale.unlink()
+        return StudyResult(name, nbname, "ok", time.perf_counter() - t0, out=str(final), files=files)
+    except BaseException as e:  # noqa: BLE001 - a batch must survive any one study
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        return StudyResult(name, nbname, "failed", time.perf_counter() - t0, error=_error_text(e))
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run_task(task: tuple) -> StudyResult:
+    """Top-level (picklable) task for executor.run_tasks."""
+    params_file, out_dir, dataset, kernel_name, timeout = task
+    return run_study(params_file, out_dir, dataset=dataset, kernel_name=kernel_name, timeout=timeout)
+
+
+def run(params_file: str | os.PathLike, out_dir: str | os.PathLike | None = None, **kw) -> StudyResult:
+    """Run one study (one params file)."""
+    return run_study(params_file, out_dir, **kw)
+
+
+def batch(
+    params_dir: str | os.PathLike = "params",
+    out_dir: str | os.PathLike | None = None,
+    workers: int | None = None,
+    address: str | None = None,
+    *,
+    dataset: str | os.PathLike | None = None,
+    kernel_name: str | None = None,
+    timeout: int | None = 1800,
+    progress: bool = True,
+) -> Summary:
+    """Run every study of params_dir (one params file per study). Studies run in parallel on
+    `workers` local processes (default: up to the number of cores), or on the Dask scheduler
+    at `address`. Returns a Summary (results in file order); never raises for a failing study."""
+    from .executor import default_workers, run_tasks
+
+    t0 = time.perf_counter()
+    pdir = project_path(params_dir) if not Path(params_dir).exists() else Path(params_dir)
+    files = study_files(pdir)
+    out = Path(out_dir) if out_dir is not None else default_out_dir()
+    if dataset is None:
+        found = default_dataset()
+        ds = str(found) if found else ""
+    else:
+        ds = str(Path(dataset).resolve()) if dataset else ""
+    tasks = [(str(f), str(out), ds, kernel_name, timeout) for f in files]
+    n_workers = workers if workers else min(len(tasks), default_workers()) or 1
+    if address:
+        backend = "dask"
+    elif n_workers > 1 and len(tasks) > 1:
+        backend = "processes"
+    else:
+        backend = "serial"
+    results = list(
+        run_tasks(_run_task, tasks, backend=backend, workers=n_workers, address=address, progress=progress, desc="studies", unit="study", chunksize=1)
+    )
+    return Summary(results, time.perf_counter() - t0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Data for the notebooks
+
+
+@dataclass
+class StudyData:
+    """What a notebook works on: the contract tables, the harmonised panel, and a sentence saying
+    where they came from (no temporary paths, so notebook outputs stay stable)."""
+
+    tables: dict
+    panel: Any
+    origin: str
+    crosswalk: str
+    denominator: str
+
+    def __getitem__(self, k):
+        return self.tables[k]
+
+
+def _parse_to_tables(corpus: Path) -> dict:
+    import tempfile
+
+    from .dataset import DatasetWriter, read_dataset
+    from .parse import parse_paths
+
+    with tempfile.TemporaryDirectory(prefix="foi-study-") as td:
+        out = Path(td) / "ds"
+        with DatasetWriter(out) as w:
+            for p in parse_paths([corpus], workers=1, backend="serial"):
+                w.add(p)
+        return read_dataset(out)
+
+
+def _rel(p: Path) -> str:
+    try:
+        return str(p.resolve().relative_to(project_root()))
+    except ValueError:
+        return p.name
+
+
+def build_panel(tables: dict, crosswalk: str = "default", denominator: str = "handled"):
+    """The harmonised panel (metrics.build_panel of the harmonise stage)."""
+    from . import metrics
+
+    return metrics.build_panel(tables, crosswalk=crosswalk, denominator=denominator)
+
+
+def load_study_data(
+    dataset: str | os.PathLike | None = "",
+    corpus: str | os.PathLike = "data/corpus",
+    *,
+    crosswalk: str = "default",
+    denominator: str = "handled",
+    panel: bool = True,
+) -> StudyData:
+    """Load a built dataset (`foi-research build` / `parse` output) when `dataset` names one,
+    else parse `corpus` (default: the bundled corpus) in a temporary folder. The panel is read
+    from the dataset's panel.parquet when its settings match, else built with
+    metrics.build_panel(tables, crosswalk=..., denominator=...)."""
+    import polars as pl
+
+    from .dataset import read_dataset
+
+    if dataset:
+        d = project_path(dataset)
+        tables = read_dataset(d)
+        origin = f"dataset {_rel(d)}"
+    else:
+        c = project_path(corpus)
+        if not c.exists():
+            raise StudyError(f"corpus {corpus} not found (looked in {c})")
+        tables = _parse_to_tables(c)
+        origin = f"parsed from {_rel(c)}"
+    pnl = None
+    if panel:
+        ppath = project_path(dataset) / "panel.parquet" if dataset else None
+        if ppath is not None and ppath.exists():
+            p = pl.read_parquet(ppath)
+            if (
+                "crosswalk" in p.columns
+                and p["crosswalk"].unique().to_list() == [crosswalk]
+                and p["denominator"].unique().to_list() == [denominator]
+            ):
+                pnl = p
+        if pnl is None:
+            pnl = build_panel(tables, crosswalk=crosswalk, denominator=denominator)
+        pnl = pnl.sort("report_id")
+        if not dataset:
+            # a built dataset already holds the harmonise stage's findings; add them here too
+            from . import metrics
+
+            extra = metrics.quality_rows(tables, pnl)
+            if extra.height:
+                tables = dict(tables, quality=pl.concat([tables["quality"], extra.select(tables["quality"].columns)], how="vertical_relaxed"))
+    tables = {k: v for k, v in tables.items()}
+    return StudyData(tables=tables, panel=pnl, origin=origin, crosswalk=crosswalk, denominator=denominator)
+
+
+def setup_notebook(interactive: bool | None = None) -> str:
+    """First call of every notebook: chart renderer and fonts (viz.setup), and table display
+    settings. Returns the renderer's name."""
+    import polars as pl
+
+    from . import viz
+
+    pl.Config.set_tbl_rows(40)
+    pl.Config.set_tbl_cols(16)
+    pl.Config.set_fmt_str_lengths(80)
+    pl.Config.set_tbl_width_chars(160)
+    return viz.setup(interactive)
+
+
+class Outputs:
+    """Where a notebook writes its charts and tables. output_dir '' writes nothing (the stored
+    notebooks and nbval run that way); the runner passes a folder."""
+
+    def __init__(self, output_dir: str | os.PathLike | None):
+        self.dir = Path(output_dir) if output_dir else None
+        self.saved: list[str] = []
+
+    def save(self, fig):
+        """Write charts/<name>.png|svg and tables/<name>.csv; return the figure for display."""
+        from .viz import save_figure
+
+        if self.dir is not None:
+            save_figure(fig, self.dir)
+        self.saved.append(fig.name)
+        return fig
+
+    def table(self, name: str, df):
+        """Write tables/<name>.csv (a table without a chart, e.g. model estimates); return df."""
+        if self.dir is not None:
+            (self.dir / "tables").mkdir(parents=True, exist_ok=True)
+            df.write_csv(self.dir / "tables" / f"{name}.csv")
+        self.saved.append(name)
+        return df
+
+
+# ---------------------------------------------------------------------------------------------
+# Stored notebooks
+
+
+def refresh_notebooks(paths: Iterable[str | os.PathLike] | None = None, kernel_name: str = DEFAULT_KERNEL, timeout: int = 1800) -> list[Path]:
+    """Execute the stored notebooks in place with their default parameters (static svg charts,
+    no timing metadata), so that nbval compares them with real outputs. Run after changing a
+    notebook, the parser or the panel: `python -m foi_research.studies refresh`."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nbs = [Path(p) for p in paths] if paths else sorted(notebooks_dir().glob("*.ipynb"))
+    with _static_charts():
+        for p in nbs:
+            nb = nbformat.read(p, as_version=4)
+            for c in nb.cells:
+                if c.cell_type == "code":
+                    c.outputs = []
+                    c.execution_count = None
+                c.metadata.pop("execution", None)
+                c.metadata.pop("papermill", None)
+            nb.metadata.pop("papermill", None)
+            client = NotebookClient(nb, kernel_name=kernel_name, timeout=timeout, record_timing=False, resources={"metadata": {"path": str(p.parent)}})
+            client.execute()
+            for c in nb.cells:
+                c.metadata.pop("execution", None)
+            nb.metadata.kernelspec = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": kernel_name}
+            nbformat.validate(nb)
+            nbformat.write(nb, p)
+    return nbs
+
+
+# ---------------------------------------------------------------------------------------------
+# JupyterLab
+
+
+def lab_argv(port: int | None = None, ip: str = "127.0.0.1", browser: bool = True, token: str | None = None, extra: Iterable[str] = ()) -> list[str]:
+    argv = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={project_root()}", f"--ip={ip}", f"--MappingKernelManager.default_kernel_name={DEFAULT_KERNEL}"]
+    if port:
+        argv.append(f"--port={port}")
+    if not browser:
+        argv.append("--no-browser")
+    if token is not None:
+        argv.append(f"--IdentityProvider.token={token}")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        argv.append("--allow-root")
+    argv += list(extra)
+    return argv
+
+
+def lab_env(static: bool = False) -> dict:
+    env = dict(os.environ)
+    if not static:
+        env.setdefault("FOI_CHARTS", "interactive")
+    env["JUPYTER_PREFER_ENV_PATH"] = "1"  # this environment's python3 kernel before a user-level one
+    env.setdefault("FOI_PROJECT_ROOT", str(project_root()))
+    return env
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI
+
+
+def register(app) -> None:
+    from rich.console import Console
+
+    err = Console(stderr=True)
+
+    def _print_summary(summary: Summary) -> None:
+        Console(stderr=True, width=max(120, Console(stderr=True).width)).print(summary.table())
+        for r in summary.failed:
+            err.print(f"[red]failed:[/] {r.study}: {r.error}")
+
+    @app.command("run")
+    def run_cmd(
+        params_file: Annotated[Path, typer.Argument(help="A study's parameter file (params/<study>.yaml)")],
+        out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for the study outputs (default outputs/studies)")] = None,
+        dataset: Annotated[Optional[str], typer.Option(help="A built dataset folder (default: outputs/dataset when it exists); '' = let the notebook parse its corpus")] = None,
+        kernel: Annotated[Optional[str], typer.Option(help="Jupyter kernel (default: the notebook's, python3)")] = None,
+        timeout: Annotated[int, typer.Option(help="Seconds a cell may run")] = 1800,
+    ):
+        """Run one study notebook with its parameters; write notebook, HTML, charts and tables."""
+        r = run_study(params_file, out, dataset=dataset, kernel_name=kernel, timeout=timeout)
+        _print_summary(Summary([r], r.seconds))
+        raise typer.Exit(0 if r.ok else 1)
+
+    @app.command("batch")
+    def batch_cmd(
+        params_dir: Annotated[Path, typer.Argument(help="Folder of parameter files (one study each)")] = Path("params"),
+        out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for the study outputs (default outputs/studies)")] = None,
+        workers: Annotated[Optional[int], typer.Option(help="Studies to run at once (default: number of cores)")] = None,
+        dask: Annotated[Optional[str], typer.Option("--dask", help="Address of a Dask scheduler (tcp://host:8786) to run the studies on")] = None,
+        dataset: Annotated[Optional[str], typer.Option(help="A built dataset folder (default: outputs/dataset when it exists); '' = let each notebook parse its corpus")] = None,
+        kernel: Annotated[Optional[str], typer.Option(help="Jupyter kernel (default: the notebook's, python3)")] = None,
+        timeout: Annotated[int, typer.Option(help="Seconds a cell may run")] = 1800,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
+    ):
+        """Run every study in a folder in parallel; print a summary; exit 1 if any failed."""
+        if not params_dir.exists():
+            err.print(f"[red]error:[/] {params_dir} does not exist")
+            raise typer.Exit(2)
+        if not study_files(params_dir):
+            err.print(f"[red]error:[/] no .yaml parameter files in {params_dir}")
+            raise typer.Exit(2)
+        summary = batch(params_dir, out, workers=workers, address=dask, dataset=dataset, kernel_name=kernel, timeout=timeout, progress=not quiet)
+        _print_summary(summary)
+        raise typer.Exit(0 if summary.ok else 1)
+
+    @app.command("lab", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+    def lab_cmd(
+        ctx: typer.Context,
+        port: Annotated[Optional[int], typer.Option(help="Port (default: Jupyter's, 8888 or the next free one)")] = None,
+        ip: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+        no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open a browser (headless)")] = False,
+        token: Annotated[Optional[str], typer.Option(help="Access token (default: a random one, printed)")] = None,
+        static: Annotated[bool, typer.Option("--static", help="Static svg charts instead of interactive ones")] = False,
+    ):
+        """Open JupyterLab on the project with its Python kernel; charts interactive and offline.
+        Extra arguments go to jupyter lab."""
+        argv = lab_argv(port=port, ip=ip, browser=not no_browser, token=token, extra=ctx.args)
+        env = lab_env(static=static)
+        os.chdir(project_root())
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execvpe(argv[0], argv, env)  # replace this process: its PID is the server's
+
+
+def _main(argv: list[str]) -> int:
+    if argv[:1] == ["refresh"]:
+        for p in refresh_notebooks(argv[1:] or None):
+            print(f"executed {p}")
+        return 0
+    print("usage: python -m foi_research.studies refresh [notebook.ipynb ...]")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

@@ -1,0 +1,562 @@
+"""Altair charts with bilingual (Chinese / English) labels taken from the code list.
+
+Every title, axis title and category label of a chart comes from `reference/codes.yaml`: the
+general terms from its `chart_labels` vocabulary, the categories (applicants, table-3 rows,
+proceedings, severities...) from their own vocabularies. A chart is returned as a `Figure`: the
+altair chart together with the polars table it draws, so that `save_figure` can write the chart
+as PNG and SVG and the table behind it as CSV.
+
+Rendering
+- `setup()` registers the Chinese font with vl-convert, enables the `foi` theme and picks the
+  renderer. The default is altair's `svg` renderer: static, offline and byte-stable, which is
+  what the stored notebooks need (nbval compares their outputs). With `interactive=True`, or the
+  environment variable FOI_CHARTS=interactive (which `foi-research lab` sets), it enables the
+  `jupyter` renderer with `offline=True`: interactive charts (tooltips, legend selection) whose
+  JavaScript comes from vl-convert, not from a CDN.
+- PNG output needs a CJK font. `font_dir()` finds Noto Sans SC (SIL OFL 1.1) shipped by the
+  PyPI package `pylopdf-fonts-zh-cn` (a dependency), or a directory given in FOI_FONT_DIR, and
+  `register_fonts()` hands it to `vl_convert.register_font_directory`.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import altair as alt
+import polars as pl
+
+from . import codes
+
+THEME = "foi"
+ENV_CHARTS = "FOI_CHARTS"  # "svg" (default) or "interactive"
+ENV_FONT_DIR = "FOI_FONT_DIR"
+FONT_FAMILY = "Noto Sans SC, Source Han Sans SC, PingFang SC, Microsoft YaHei, sans-serif"
+WIDTH = 460
+HEIGHT = 240
+PNG_SCALE = 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Labels (all from codes.yaml)
+
+
+@functools.lru_cache(maxsize=1)
+def _chart_labels():
+    return codes._Vocab(codes._codes(codes.raw()["chart_labels"]))
+
+
+def _fmt(zh: str, en: str, lang: str) -> str:
+    if lang == "zh":
+        return zh
+    if lang == "en":
+        return en
+    return f"{zh} / {en}"
+
+
+def vocab(name: str):
+    """A vocabulary of codes.yaml by name (also the sections other stages append)."""
+    if name == "chart_labels":
+        return _chart_labels()
+    try:
+        return codes.V(name)
+    except KeyError:
+        return _extra_vocab(name)
+
+
+@functools.lru_cache(maxsize=None)
+def _extra_vocab(name: str):
+    return codes._Vocab(codes._codes(codes.raw()[name]))
+
+
+def L(code: str, vocab_name: str = "chart_labels", lang: str = "both") -> str:
+    """Label of `code` in a vocabulary (default: the chart labels): '中文 / English'.
+    Raises KeyError for a code the code list does not know, so no label is invented here."""
+    c = vocab(vocab_name)[code]
+    return _fmt(c.zh, c.en, lang)
+
+
+def title(code: str, subtitle: str | Sequence[str] | None = None, vocab_name: str = "chart_labels") -> alt.Title:
+    """A chart title: the Chinese label on the first line, the English one on the second."""
+    return alt.Title(
+        text=[L(code, vocab_name, "zh"), L(code, vocab_name, "en")],
+        subtitle=subtitle if subtitle is not None else alt.Undefined,
+        anchor="start",
+    )
+
+
+def with_labels(df: pl.DataFrame, column: str, vocab_name: str, lang: str = "both", order: bool = True) -> pl.DataFrame:
+    """Add `<column>_label` (bilingual label of each code) and `<column>_order` (the position of
+    the code in the code list) so that charts show labels and keep the printed order."""
+    v = vocab(vocab_name)
+    mapping = {c.code: _fmt(c.zh, c.en, lang) for c in v}
+    pos = {c.code: i for i, c in enumerate(v)}
+    out = df.with_columns(pl.col(column).replace_strict(mapping, default=None, return_dtype=pl.String).alias(f"{column}_label"))
+    missing = out.filter(pl.col(f"{column}_label").is_null() & pl.col(column).is_not_null())[column].unique().to_list()
+    if missing:
+        raise KeyError(f"codes without a label in vocabulary {vocab_name!r}: {sorted(missing)}")
+    if order:
+        out = out.with_columns(pl.col(column).replace_strict(pos, default=None, return_dtype=pl.Int64).alias(f"{column}_order"))
+    return out
+
+
+def label_order(vocab_name: str, codes_present: Iterable[str] | None = None, lang: str = "both") -> list[str]:
+    """Labels of a vocabulary in code-list order (optionally only those of codes_present)."""
+    v = vocab(vocab_name)
+    keep = set(codes_present) if codes_present is not None else None
+    return [_fmt(c.zh, c.en, lang) for c in v if keep is None or c.code in keep]
+
+
+# ---------------------------------------------------------------------------------------------
+# Fonts, theme, renderer
+
+
+def font_dir() -> Path | None:
+    """Directory holding a CJK font for PNG output: FOI_FONT_DIR, else the Noto Sans SC of the
+    pylopdf-fonts-zh-cn package, else None (vl-convert then falls back to system fonts)."""
+    env = os.environ.get(ENV_FONT_DIR)
+    if env and Path(env).is_dir():
+        return Path(env)
+    try:
+        import pylopdf_fonts_zh_cn as f
+    except ImportError:
+        return None
+    p = Path(f.sans_path())
+    return p.parent if p.exists() else None
+
+
+_registered: set[str] = set()
+
+
+def register_fonts() -> Path | None:
+    """Register the CJK font directory with vl-convert (once per process)."""
+    d = font_dir()
+    if d is None:
+        return None
+    if str(d) not in _registered:
+        import vl_convert as vlc
+
+        vlc.register_font_directory(str(d))
+        _registered.add(str(d))
+    return d
+
+
+def _theme() -> dict:
+    return {
+        "config": {
+            "font": FONT_FAMILY,
+            "view": {"continuousWidth": WIDTH, "continuousHeight": HEIGHT, "stroke": None},
+            "title": {"fontSize": 14, "subtitleFontSize": 11, "subtitleColor": "#555"},
+            "axis": {"labelFontSize": 11, "titleFontSize": 12, "labelLimit": 260},
+            "legend": {"labelFontSize": 11, "titleFontSize": 12, "labelLimit": 320},
+            "header": {"labelFontSize": 11, "titleFontSize": 12},
+            "range": {"category": {"scheme": "tableau10"}},
+        }
+    }
+
+
+def _register_theme() -> None:
+    if THEME not in alt.theme.names():
+        alt.theme.register(THEME, enable=False)(_theme)
+
+
+def interactive_requested() -> bool:
+    return os.environ.get(ENV_CHARTS, "").strip().lower() in ("interactive", "jupyter", "1", "true")
+
+
+def setup(interactive: bool | None = None) -> str:
+    """Prepare altair for this project: fonts, theme, renderer. Returns the renderer's name.
+
+    interactive None reads FOI_CHARTS. The stored notebooks run with the static svg renderer so
+    that their outputs are byte-stable; `foi-research lab` sets FOI_CHARTS=interactive so a
+    researcher who re-runs a notebook in JupyterLab gets interactive charts that work offline."""
+    register_fonts()
+    _register_theme()
+    alt.theme.enable(THEME)
+    if interactive is None:
+        interactive = interactive_requested()
+    if interactive:
+        alt.renderers.enable("jupyter", offline=True)
+        return "jupyter (offline)"
+    alt.renderers.enable("svg")
+    return "svg"
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures
+
+
+@dataclass
+class Figure:
+    """An altair chart and the table it draws. Displays as the chart in a notebook."""
+
+    name: str
+    chart: alt.TopLevelMixin
+    data: pl.DataFrame
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return self.chart._repr_mimebundle_(include, exclude)
+
+    def to_dict(self) -> dict:
+        return self.chart.to_dict()
+
+
+def save_figure(fig: Figure, out_dir: str | Path) -> dict[str, Path]:
+    """Write charts/<name>.png, charts/<name>.svg and tables/<name>.csv under out_dir."""
+    out = Path(out_dir)
+    (out / "charts").mkdir(parents=True, exist_ok=True)
+    (out / "tables").mkdir(parents=True, exist_ok=True)
+    register_fonts()
+    _register_theme()
+    paths = {
+        "png": out / "charts" / f"{fig.name}.png",
+        "svg": out / "charts" / f"{fig.name}.svg",
+        "csv": out / "tables" / f"{fig.name}.csv",
+    }
+    with alt.theme.enable(THEME):
+        fig.chart.save(str(paths["svg"]), format="svg")
+        fig.chart.save(str(paths["png"]), format="png", scale_factor=PNG_SCALE)
+    fig.data.write_csv(paths["csv"])
+    return paths
+
+
+def png_bytes(chart: alt.TopLevelMixin, scale: float = 1) -> bytes:
+    """Render a chart to PNG in memory (fonts registered, project theme)."""
+    import vl_convert as vlc
+    from altair.utils._importers import vl_version_for_vl_convert
+
+    register_fonts()
+    _register_theme()
+    with alt.theme.enable(THEME):
+        spec = chart.to_dict()
+    return vlc.vegalite_to_png(spec, vl_version=vl_version_for_vl_convert(), scale=scale)
+
+
+def _require(df: pl.DataFrame, cols: Iterable[str]) -> None:
+    miss = [c for c in cols if c not in df.columns]
+    if miss:
+        raise ValueError(f"the chart needs columns {miss}; the table has {df.columns}")
+
+
+def _empty_note(name: str, code: str, note: str) -> Figure:
+    """A placeholder chart saying there is nothing to draw (kept so that outputs are complete)."""
+    df = pl.DataFrame({"note": [note]})
+    ch = alt.Chart(df, title=title(code)).mark_text(align="left", fontSize=12).encode(text="note:N").properties(width=WIDTH, height=40)
+    return Figure(name, ch, df)
+
+
+# ---------------------------------------------------------------------------------------------
+# Chart builders. Each takes a tidy polars frame whose columns are documented in the docstring
+# (the functions of foi_research.analysis produce them) and returns a Figure.
+
+
+def requests_per_agency_year(df: pl.DataFrame, name: str = "requests_per_agency_year", subtitle=None) -> Figure:
+    """df: agency, year, received (requests received in the year), source."""
+    _require(df, ["agency", "year", "received"])
+    df = df.sort("agency", "year")
+    if df.height == 0:
+        return _empty_note(name, "requests_per_agency_year", "—")
+    sel = alt.selection_point(fields=["agency"], bind="legend")
+    base = alt.Chart(df, title=title("requests_per_agency_year", subtitle))
+    enc = dict(
+        x=alt.X("year:O", title=L("year"), axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("received:Q", title=L("requests_received")),
+        color=alt.Color("agency:N", title=L("agency"), sort=sorted(df["agency"].unique().to_list())),
+        opacity=alt.condition(sel, alt.value(1), alt.value(0.2)),
+        tooltip=[
+            alt.Tooltip("agency:N", title=L("agency")),
+            alt.Tooltip("year:O", title=L("year")),
+            alt.Tooltip("received:Q", title=L("requests_received")),
+        ]
+        + ([alt.Tooltip("source:N", title=L("source"))] if "source" in df.columns else []),
+    )
+    ch = (base.mark_line(point=True).encode(**enc)).add_params(sel).properties(width=WIDTH, height=HEIGHT)
+    return Figure(name, ch, df)
+
+
+def stacked_shares(
+    df: pl.DataFrame,
+    *,
+    category: str,
+    vocab: str,
+    name: str,
+    title_code: str,
+    value: str = "count",
+    x: str = "year",
+    x_title: str = "year",
+    y_title: str = "share",
+    subtitle=None,
+) -> Figure:
+    """Stacked bars normalised to 100% per x: df has x, category (codes of `vocab`), value."""
+    _require(df, [x, category, value])
+    if df.height == 0:
+        return _empty_note(name, title_code, "—")
+    df = with_labels(df, category, vocab).sort(x, f"{category}_order")
+    order = label_order(vocab, df[category].unique().to_list())
+    ch = (
+        alt.Chart(df, title=title(title_code, subtitle))
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{x}:O", title=L(x_title), axis=alt.Axis(labelAngle=0 if x == "year" else -40)),
+            y=alt.Y(f"sum({value}):Q", stack="normalize", title=L(y_title), axis=alt.Axis(format="%")),
+            color=alt.Color(f"{category}_label:N", title=L(_legend_code(category)), sort=order),
+            order=alt.Order(f"{category}_order:Q"),
+            tooltip=[
+                alt.Tooltip(f"{x}:O", title=L(x_title)),
+                alt.Tooltip(f"{category}_label:N", title=L(_legend_code(category))),
+                alt.Tooltip(f"{value}:Q", title=L("count")),
+            ],
+        )
+        .properties(width=WIDTH, height=HEIGHT)
+    )
+    return Figure(name, ch, df)
+
+
+def _legend_code(category: str) -> str:
+    return {"outcome": "outcome", "applicant": "applicant", "proceeding": "proceeding", "severity": "severity"}.get(category, category)
+
+
+def grouped_counts(
+    df: pl.DataFrame,
+    *,
+    category: str,
+    vocab: str,
+    name: str,
+    title_code: str,
+    value: str = "count",
+    x: str = "year",
+    y_title: str = "cases",
+    subtitle=None,
+) -> Figure:
+    """Bars of counts per x, coloured (stacked) by category: df has x, category, value."""
+    _require(df, [x, category, value])
+    if df.height == 0:
+        return _empty_note(name, title_code, "—")
+    df = with_labels(df, category, vocab).sort(x, f"{category}_order")
+    order = label_order(vocab, df[category].unique().to_list())
+    ch = (
+        alt.Chart(df, title=title(title_code, subtitle))
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{x}:O", title=L(x), axis=alt.Axis(labelAngle=0 if x == "year" else -40)),
+            y=alt.Y(f"sum({value}):Q", title=L(y_title)),
+            color=alt.Color(f"{category}_label:N", title=L(_legend_code(category)), sort=order),
+            order=alt.Order(f"{category}_order:Q"),
+            tooltip=[
+                alt.Tooltip(f"{x}:O", title=L(x)),
+                alt.Tooltip(f"{category}_label:N", title=L(_legend_code(category))),
+                alt.Tooltip(f"{value}:Q", title=L(y_title)),
+            ],
+        )
+        .properties(width=WIDTH, height=HEIGHT)
+    )
+    return Figure(name, ch, df)
+
+
+def coverage(df: pl.DataFrame, name: str = "coverage", subtitle=None) -> Figure:
+    """Heat map of which agency reported which year and in which template:
+    df: agency, year, template, status."""
+    _require(df, ["agency", "year", "template", "status"])
+    if df.height == 0:
+        return _empty_note(name, "coverage", "—")
+    df = with_labels(with_labels(df, "template", "templates"), "status", "statuses").sort("agency", "year")
+    ch = (
+        alt.Chart(df, title=title("coverage", subtitle))
+        .mark_rect(stroke="white")
+        .encode(
+            x=alt.X("year:O", title=L("year"), axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("agency:N", title=L("agency"), sort=sorted(df["agency"].unique().to_list())),
+            color=alt.Color("template_label:N", title=L("template"), sort=label_order("templates", df["template"].unique().to_list())),
+            opacity=alt.Opacity("status_order:O", legend=None, scale=alt.Scale(domain=[0, 1, 2, 3], range=[1, 0.75, 0.45, 0.2])),
+            tooltip=[
+                alt.Tooltip("agency:N", title=L("agency")),
+                alt.Tooltip("year:O", title=L("year")),
+                alt.Tooltip("template_label:N", title=L("template")),
+                alt.Tooltip("status_label:N", title=L("status")),
+            ],
+        )
+        .properties(width=WIDTH, height=alt.Step(18))
+    )
+    return Figure(name, ch, df)
+
+
+def quality(df: pl.DataFrame, name: str = "quality", subtitle=None) -> Figure:
+    """Horizontal bars: number of findings per check, coloured by severity.
+    df: check, severity, findings."""
+    _require(df, ["check", "severity", "findings"])
+    if df.height == 0:
+        return _empty_note(name, "quality", "0")
+    df = with_labels(df, "severity", "severities").sort("severity_order", "check")
+    ch = (
+        alt.Chart(df, title=title("quality", subtitle))
+        .mark_bar()
+        .encode(
+            y=alt.Y("check:N", title=L("check"), sort=alt.EncodingSortField("findings", op="sum", order="descending")),
+            x=alt.X("sum(findings):Q", title=L("findings")),
+            color=alt.Color(
+                "severity_label:N",
+                title=L("severity"),
+                sort=label_order("severities"),
+                scale=alt.Scale(domain=label_order("severities"), range=["#c0392b", "#e67e22", "#7f8c8d"]),
+            ),
+            order=alt.Order("severity_order:Q"),
+            tooltip=[
+                alt.Tooltip("check:N", title=L("check")),
+                alt.Tooltip("severity_label:N", title=L("severity")),
+                alt.Tooltip("findings:Q", title=L("findings")),
+            ],
+        )
+        .properties(width=WIDTH, height=alt.Step(18))
+    )
+    return Figure(name, ch, df)
+
+
+def rate_intervals(
+    df: pl.DataFrame,
+    *,
+    rate_label: str,
+    name: str = "comparison",
+    unit_title: str = "unit",
+    subtitle=None,
+) -> Figure:
+    """Dot-and-interval plot of a rate per unit, sorted by the estimate.
+    df: unit, rate, ci_low, ci_high, numerator, denominator, rank, rank_low, rank_high."""
+    _require(df, ["unit", "rate", "ci_low", "ci_high", "numerator", "denominator"])
+    if df.height == 0:
+        return _empty_note(name, "comparison", "—")
+    df = df.sort("rate", "unit", descending=[True, False], nulls_last=True)
+    order = df["unit"].to_list()
+    tips = [
+        alt.Tooltip("unit:N", title=L(unit_title)),
+        alt.Tooltip("rate:Q", title=rate_label, format=".1%"),
+        alt.Tooltip("ci_low:Q", title=L("ci95") + " (low)", format=".1%"),
+        alt.Tooltip("ci_high:Q", title=L("ci95") + " (high)", format=".1%"),
+        alt.Tooltip("numerator:Q", title=L("count")),
+        alt.Tooltip("denominator:Q", title=L("denominator")),
+    ]
+    if "rank_low" in df.columns:
+        tips += [alt.Tooltip("rank_low:Q", title=L("rank_interval") + " ↑"), alt.Tooltip("rank_high:Q", title=L("rank_interval") + " ↓")]
+    base = alt.Chart(df, title=title("comparison", subtitle)).encode(
+        y=alt.Y("unit:N", title=L(unit_title), sort=order),
+    )
+    rule = base.mark_rule(color="#555").encode(
+        x=alt.X("ci_low:Q", title=f"{rate_label} ({L('ci95')})", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        x2="ci_high:Q",
+    )
+    pts = base.mark_point(filled=True, size=60, color="#1f77b4").encode(x="rate:Q", tooltip=tips)
+    ch = (rule + pts).properties(width=WIDTH, height=alt.Step(22))
+    return Figure(name, ch, df)
+
+
+def small_multiples(
+    df: pl.DataFrame,
+    *,
+    value: str,
+    value_title: str,
+    name: str = "small_multiples",
+    facet: str = "unit",
+    facet_title: str = "unit",
+    columns: int = 4,
+    subtitle=None,
+) -> Figure:
+    """One small panel per unit with value by year: df has facet, year, value."""
+    _require(df, [facet, "year", value])
+    if df.height == 0:
+        return _empty_note(name, "small_multiples", "—")
+    df = df.sort(facet, "year")
+    years = sorted(df["year"].unique().to_list())
+    ch = (
+        alt.Chart(df)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("year:O", title=L("year"), scale=alt.Scale(domain=years), axis=alt.Axis(labelAngle=-90, labelFontSize=9)),
+            y=alt.Y(f"{value}:Q", title=value_title),
+            tooltip=[alt.Tooltip(f"{facet}:N", title=L(facet_title)), alt.Tooltip("year:O", title=L("year")), alt.Tooltip(f"{value}:Q", title=value_title)],
+        )
+        .properties(width=150, height=100)
+        .facet(facet=alt.Facet(f"{facet}:N", title=L(facet_title), sort=sorted(df[facet].unique().to_list())), columns=columns, title=title("small_multiples", subtitle))
+    )
+    return Figure(name, ch, df)
+
+
+def period_rates(df: pl.DataFrame, *, rate_label: str, name: str = "period_rates", subtitle=None) -> Figure:
+    """Pooled rate by period with Wilson intervals. df: period (period_pre / period_transition /
+    period_post codes of chart_labels), rate, ci_low, ci_high, numerator, denominator, reports."""
+    _require(df, ["period", "rate", "ci_low", "ci_high"])
+    if df.height == 0:
+        return _empty_note(name, "period", "—")
+    df = with_labels(df, "period", "chart_labels").sort("period_order")
+    order = df["period_label"].to_list()
+    base = alt.Chart(df, title=title("period", subtitle)).encode(x=alt.X("period_label:N", title=L("period"), sort=order, axis=alt.Axis(labelAngle=0)))
+    bars = base.mark_bar(opacity=0.7, size=40).encode(y=alt.Y("rate:Q", title=rate_label, axis=alt.Axis(format="%")), tooltip=_rate_tips(rate_label, df))
+    err = base.mark_rule(color="#222").encode(y="ci_low:Q", y2="ci_high:Q")
+    ch = (bars + err).properties(width=320, height=HEIGHT)
+    return Figure(name, ch, df)
+
+
+def _rate_tips(rate_label: str, df: pl.DataFrame) -> list:
+    t = [alt.Tooltip("rate:Q", title=rate_label, format=".1%"), alt.Tooltip("ci_low:Q", format=".1%", title=L("ci95") + " (low)"), alt.Tooltip("ci_high:Q", format=".1%", title=L("ci95") + " (high)")]
+    for c, code in (("numerator", "count"), ("denominator", "denominator"), ("reports", "reports")):
+        if c in df.columns:
+            t.append(alt.Tooltip(f"{c}:Q", title=L(code)))
+    return t
+
+
+def coefficients(
+    df: pl.DataFrame,
+    *,
+    x: str,
+    x_title: str,
+    name: str,
+    title_code: str,
+    y_title: str = "estimate",
+    ref_x: float | None = None,
+    subtitle=None,
+    y_format: str = ".0%",
+) -> Figure:
+    """Point estimates with 95% intervals along an integer axis (years, years relative to 2019);
+    null bounds draw no interval. df has x, estimate, ci_low, ci_high. A dashed line marks 0, a
+    green one ref_x (the revision)."""
+    _require(df, [x, "estimate", "ci_low", "ci_high"])
+    if df.height == 0:
+        return _empty_note(name, title_code, "—")
+    df = df.sort(x)
+    xs = [v for v in df[x].to_list() if v is not None] + ([ref_x] if ref_x is not None else [])
+    xscale = alt.Scale(domain=[min(xs) - 0.5, max(xs) + 0.5], nice=False)
+    xaxis = alt.Axis(format="d", tickMinStep=1, labelAngle=0)
+    base = alt.Chart(df, title=title(title_code, subtitle)).encode(x=alt.X(f"{x}:Q", title=L(x_title), scale=xscale, axis=xaxis))
+    zero = alt.Chart(pl.DataFrame({"zero": [0.0]})).mark_rule(color="#999", strokeDash=[4, 3]).encode(y="zero:Q")
+    rule = base.mark_rule(color="#444").encode(y=alt.Y("ci_low:Q", title=L(y_title), axis=alt.Axis(format=y_format)), y2="ci_high:Q")
+    tips = [alt.Tooltip(f"{x}:Q", title=L(x_title), format="d"), alt.Tooltip("estimate:Q", title=L(y_title), format=".3f"), alt.Tooltip("ci_low:Q", format=".3f", title=L("ci95") + " (low)"), alt.Tooltip("ci_high:Q", format=".3f", title=L("ci95") + " (high)")]
+    pts = base.mark_point(filled=True, size=70, color="#d62728").encode(y="estimate:Q", tooltip=tips)
+    layers = [zero, rule, pts]
+    if ref_x is not None:
+        layers.append(alt.Chart(pl.DataFrame({"ref": [ref_x]})).mark_rule(color="#2ca02c", strokeDash=[2, 2]).encode(x=alt.X("ref:Q", scale=xscale)))
+    ch = alt.layer(*layers).properties(width=WIDTH, height=HEIGHT)
+    return Figure(name, ch, df)
+
+
+def setting_estimates(
+    df: pl.DataFrame,
+    *,
+    name: str = "sensitivity",
+    title_code: str = "sensitivity",
+    x_title: str = "effect_2019",
+    subtitle=None,
+    x_format: str = ".0%",
+) -> Figure:
+    """One row per setting (in the order given): estimate with its 95% interval, a line at 0.
+    df: setting, estimate, ci_low, ci_high (nulls draw nothing)."""
+    _require(df, ["setting", "estimate", "ci_low", "ci_high"])
+    if df.height == 0:
+        return _empty_note(name, title_code, "—")
+    order = df["setting"].to_list()
+    base = alt.Chart(df, title=title(title_code, subtitle)).encode(y=alt.Y("setting:N", title=L("setting"), sort=order))
+    zero = alt.Chart(pl.DataFrame({"zero": [0.0]})).mark_rule(color="#999", strokeDash=[4, 3]).encode(x="zero:Q")
+    rule = base.mark_rule(color="#444").encode(x=alt.X("ci_low:Q", title=L(x_title), axis=alt.Axis(format=x_format)), x2="ci_high:Q")
+    tips = [alt.Tooltip("setting:N", title=L("setting")), alt.Tooltip("estimate:Q", title=L("estimate"), format=".3f"), alt.Tooltip("ci_low:Q", format=".3f", title=L("ci95") + " (low)"), alt.Tooltip("ci_high:Q", format=".3f", title=L("ci95") + " (high)")]
+    pts = base.mark_point(filled=True, size=70, color="#d62728").encode(x="estimate:Q", tooltip=tips)
+    ch = alt.layer(zero, rule, pts).properties(width=WIDTH, height=alt.Step(22))
+    return Figure(name, ch, df)
