@@ -177,7 +177,7 @@ def register(app) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
 
     @app.command()
     def build(

@@ -15,7 +15,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Turn China's open-government-information annual reports (政府信息公开工作年度报告) into validated research datasets.",
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _summary(manifest: dict, out: Path, seconds: float) -> None:

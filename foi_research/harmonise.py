@@ -157,30 +157,30 @@ def admin_level(kind: str | None, division_level: str | None) -> str | None:
     return division_level if division_level in codes.V("admin_levels").codes else None
 
 
-def agencies(reports: pl.DataFrame) -> pl.DataFrame:
+def agencies(reports: "pl.DataFrame | pl.LazyFrame") -> pl.DataFrame:
     """Identity columns for every report: report_id, agency_id, agency_name_norm, agency_kind,
-    admin_level. `reports` is the contract's reports table (division_level may be missing: the
-    level is then taken from the length of division_code)."""
-    if "division_level" in reports.columns:
-        lvl = reports["division_level"].to_list()
-    else:
-        lvl = [None] * reports.height
+    admin_level. `reports` is the contract's reports table, eager or lazy (division_level may be
+    missing: the level is then taken from the length of division_code). Rows come out in the
+    order of `reports`.
+
+    The names are worked out once per distinct (agency, division_code, division_level): a
+    national corpus has many reports per agency, and the name rules are Python."""
+    lf = reports.lazy()
+    names = lf.collect_schema().names()
+    lvl = pl.col("division_level") if "division_level" in names else pl.lit(None, pl.String)
+    rep = lf.select("report_id", "agency", "division_code", lvl.cast(pl.String).alias("division_level")).collect()
+    keys = ["agency", "division_code", "division_level"]
+    uniq = rep.select(keys).unique().sort(keys, nulls_last=True)
     rows = []
-    for rid, name, code, dl in zip(reports["report_id"].to_list(), reports["agency"].to_list(), reports["division_code"].to_list(), lvl):
+    for name, code, dl in uniq.iter_rows():
         if dl is None and code:
             dl = "province" if code.endswith("0000") else "city" if code.endswith("00") else "county"
         kind = agency_kind(name)
-        rows.append(
-            {
-                "report_id": rid,
-                "agency_id": agency_id(name, code),
-                "agency_name_norm": normalize_agency(name),
-                "agency_kind": kind,
-                "admin_level": admin_level(kind, dl) if name is not None else None,
-            }
-        )
-    schema = {"report_id": pl.String, "agency_id": pl.String, "agency_name_norm": pl.String, "agency_kind": pl.String, "admin_level": pl.String}
-    return pl.DataFrame(rows, schema=schema, orient="row")
+        rows.append((agency_id(name, code), normalize_agency(name), kind, admin_level(kind, dl) if name is not None else None))
+    schema = {"agency_id": pl.String, "agency_name_norm": pl.String, "agency_kind": pl.String, "admin_level": pl.String}
+    ident = pl.concat([uniq, pl.DataFrame(rows, schema=schema, orient="row")], how="horizontal")
+    out = rep.join(ident, on=keys, how="left", nulls_equal=True, maintain_order="left")
+    return out.select("report_id", *schema)
 
 
 def era(year: int | None) -> str | None:

@@ -19,6 +19,7 @@ _TRAILING_NUMS = re.compile(
     r"^(?P<label>.*?[^\d\s+\-.,%])\s+(?P<nums>(?:[+\-]?\d[\d,.]*\s*(?:万元|万|元|件|个|项|条)?\s+)*[+\-]?\d[\d,.]*\s*(?:万元|万|元|件|个|项|条)?)\s*$"
 )
 _ONLY_NUMS = re.compile(r"^\s*[+\-]?\d[\d,.]*(?:\s+[+\-]?\d[\d,.]*)+\s*$")
+_NOTES = re.compile(r"\([^()]*\)")
 _PIPE_ONLY = re.compile(r"^[\s|｜]*$")
 _SENTENCE = re.compile(r"[。;；!?！？]|[,，].*[,，]")
 
@@ -62,7 +63,9 @@ def split_text_row(row: Row) -> list[Cell]:
         return [Cell(t, t, line) for t in toks]
     else:
         m = _TRAILING_NUMS.match(norm.strip())
-        if m and len(m.group("label")) <= 40 and not _SENTENCE.search(m.group("label")):
+        # the label without its explanatory notes ('(区分处理的,只计这一情形,不计其他情形)')
+        core = _NOTES.sub("", m.group("label")) if m else ""
+        if m and len(compact(core)) <= 40 and not _SENTENCE.search(core):
             nums = m.group("nums").split()
             # glue units printed apart from their number ('19.7 万')
             merged: list[str] = []
@@ -71,7 +74,7 @@ def split_text_row(row: Row) -> list[Cell]:
                     merged[-1] += t
                 else:
                     merged.append(t)
-            if len(merged) >= 2 or (len(merged) == 1 and len(m.group("label")) <= 20):
+            if len(merged) >= 2 or (len(merged) == 1 and not re.search(r"[,，]", core)):
                 cells = [Cell(m.group("label").strip(), m.group("label").strip(), line)]
                 cells += [Cell(t, t, line) for t in merged]
                 return cells
@@ -99,9 +102,9 @@ def stream(rows: list[Row]) -> list[Item]:
     for r in rows:
         if r.kind == "table":
             cells = [c for c in (r.cells or []) if not c.span]
-            if not any(c.norm for c in cells):
+            if not any(c.norm for c in cells) and len(cells) < 5:
                 prev_single_tab = None
-                continue
+                continue  # an empty spacer row (a wide row of blank cells is data: kept)
             multi = len(cells) > 1
             if multi:
                 for c in cells:
@@ -120,7 +123,9 @@ def stream(rows: list[Row]) -> list[Item]:
             prev_single_tab = None
             continue
         first_text = parse_value(filled[0].norm).kind == "text"
-        multi = len(filled) > 1 or (len(cells) >= 3 and first_text and cells[0].norm == filled[0].norm)
+        # a row of several cells of which only the label is filled is a real table row of
+        # blank cells (' |  | 3.危及… |  |  | …'), not a label on a line of its own
+        multi = len(filled) > 1 or len(cells) >= 4 or (first_text and len(cells) >= 3 and cells[0].norm == filled[0].norm)
         if (
             tab_led
             and not multi
@@ -196,7 +201,7 @@ def collect(items: list[Item], j: int, n: int, verify=None, skip_units: bool = F
                 return Collected(None, j + 1, [], None)
             return Collected(None, j + 1 + cut, same[:cut], f"text cell '{same[cut].raw}' among the values")
         if same:
-            return _align(same, n, k, verify)
+            return _align(same, n, k, verify, at_end=k >= len(items))
         # label alone in its row: the values are on the following rows
     vals: list[Item] = []
     while k < len(items):
@@ -243,9 +248,18 @@ def collect(items: list[Item], j: int, n: int, verify=None, skip_units: bool = F
     return Collected(None, k, vals, f"{len(vals)} of {n} values visible")
 
 
-def _align(vals: list[Item], n: int, end: int, verify) -> Collected:
+def _align(vals: list[Item], n: int, end: int, verify, at_end: bool = False) -> Collected:
     if len(vals) == n:
         return Collected(vals, end, vals)
+    if len(vals) > n and all(v.value.kind == "blank" for v in vals):
+        return Collected(vals[:n], end, vals)  # a row of blank cells: every column blank
+    if at_end and len(vals) > n and vals[-1].value.kind != "blank" and vals[0].value.kind == "blank":
+        # the document ends inside this row: leading empty cells may be padding of the label or
+        # blank columns, and the row may have lost its last cells. Accept it only when the row
+        # proves itself (its total equals the sum of its parts).
+        cands = _windows(vals, n)
+        if not (len(cands) == 1 and verify is not None and verify(cands[0])):
+            return Collected(None, end, vals, "the document ends in this row, which may be cut off")
     if len(vals) < n:
         filled = [v for v in vals if v.value.kind != "blank"]
         if not filled:

@@ -44,7 +44,7 @@ _YEAR_REPORT = re.compile(r"((?:19|20)\d{2})年度?(?:政府|政务)?信息公�
 _YEAR_THIS_REPORT = re.compile(r"(?:本报告|本年度报告|本年报)[^。]{0,60}?((?:19|20)\d{2})年度")
 _QUOTED = re.compile(r"《[^》]{0,60}》")
 _PARA_START = re.compile(r"(?:[一二三四五六七八九十]{1,3}[、.]|\([一二三四五六七八九十\d]{1,3}\)|\d{1,2}[.、])?(?:[^,。;]{0,20}[。:])?(?:截至|截止|至)?")
-_BAD_AGENCY = re.compile(r"^(?:我|本|各|全|该|其|年|度|市政府|区政府|县政府|中华人民共和国)|关于|印发|通知|条例|办法|工作要点|意见|格式")
+_BAD_AGENCY = re.compile(r"^(?:年|度|市政府|区政府|县政府|中华人民共和国)|关于|印发|通知|条例|办法|工作要点|意见|格式")
 
 
 @dataclass
@@ -68,7 +68,17 @@ def _clean_agency(s: str | None) -> str | None:
     s = re.sub(r"^(?:关于|现将|现公布|现发布|公布|发布)", "", s)
     if len(s) < 2 or _BAD_AGENCY.search(s):
         return None
+    if _PRONOUN_START.match(s) and not _starts_with_place(s):
+        return None  # 本局, 我办, 全区 …; but 本溪市, 全椒县 are places
     return s
+
+
+_PRONOUN_START = re.compile(r"^(?:我|本|各|全|该|其)")
+
+
+def _starts_with_place(s: str) -> bool:
+    names = gazetteer().names
+    return any(s[:k] in names for k in range(2, min(len(s), 8) + 1))
 
 
 def parse_title(title: str) -> tuple[str | None, int | None]:

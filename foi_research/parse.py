@@ -65,6 +65,9 @@ def _q(report_id: str, p: Problem) -> dict:
 
 _MARK_2021 = re.compile(r"国办公开办函[〔\[(]?2021")
 _MARK_2019 = re.compile(r"国办公开办函[〔\[(]?2019")
+_STATS_HEADER = re.compile(r"统计表统计指标")  # the pre-2019 table's title and header, in compacted text
+# the statistics table's own title line ('附件:2018年度…工作情况统计表'), not an attachment file name
+_STATS_TITLE = re.compile(r"^(?:附件\d?[::])?[^,。:;]{0,30}工作情况统计表$")
 _ATTACHMENT = re.compile(r"[^\s,。]{0,40}统计表\.(?:docx?|xlsx?|pdf|wps|et)")
 
 
@@ -198,7 +201,13 @@ def _parse_segment(doc: Document, seg, base: dict, out: Parsed, seen_ids: set[st
     t2 = tables.read_t2(items, 0, t2_end, hint)
 
     # template
-    if lg.found and not t3.found:
+    stats_header = not lg.found and not t3.found and (
+        bool(_STATS_HEADER.search(compact("".join(r.norm for r in rows))))
+        or any(_STATS_TITLE.match(compact(r.norm)) for r in rows if r.kind == "text")
+    )
+    if stats_header:
+        lg = tables.read_legacy(items, min_rows=1)
+    if (lg.found or stats_header) and not t3.found:
         template = "legacy-stats"
     elif t3.found or t2.found or t4.found:
         template = t3.template_votes or t2.template_vote or marker or _year_template(meta.year)
@@ -316,10 +325,12 @@ def _status(template, t2, t3, t4, lg, rows, text) -> tuple[str, list[Problem]]:
             return "partial", why
         return "ok", why
     if template == "legacy-stats":
-        need = ["received", "completed", "answered"]
+        need = ["received", "completed", "answered", "reconsideration", "litigation", "complaint"]
         miss = [n for n in need if n not in lg.values]
         if miss:
-            why.append(Problem("incomplete", "warning", f"statistics table: {', '.join(miss)} not found"))
+            why.append(
+                Problem("incomplete", "warning", f"statistics table: rows not found (cut off, or not in this version of the table): {', '.join(miss)}")
+            )
             return "partial", why
         return "ok", why
     # narrative or unknown

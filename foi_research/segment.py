@@ -67,6 +67,26 @@ def _next_nonempty(rows: list[Row], i: int, k: int) -> list[int]:
     return out
 
 
+_YEAR_TITLE = re.compile(r"^(?:(?:19|20)\d{2}年度?)?(?:政府|政务)?信息公开")
+_AGENCY_LINE = re.compile(r"^[\u4e00-\u9fff()]{2,40}$")
+
+
+def _title_start(rows: list[Row], i: int) -> int:
+    """A title cut over two lines ('荆门市沙洋县统计局' / '2019年度政府信息公开工作年度报告')
+    starts at the agency line."""
+    s = META_PREFIX.sub("", compact(rows[i].norm))
+    if not _YEAR_TITLE.match(s):
+        return i
+    for k in range(i - 1, max(-1, i - 4), -1):
+        p = compact(rows[k].norm)
+        if not p:
+            continue
+        if rows[k].kind == "text" and _AGENCY_LINE.match(p) and not is_title(p) and not date_of(p):
+            return k
+        break
+    return i
+
+
 def split(doc: Document) -> list[Segment]:
     rows = doc.rows
     starts: list[tuple[int, str, int]] = []  # (row index, kind, date row index)
@@ -78,7 +98,7 @@ def split(doc: Document) -> list[Segment]:
             continue
         for j in _next_nonempty(rows, i, 3):
             if rows[j].kind == "text" and date_of(rows[j].norm) and len(compact(rows[j].norm)) <= 60:
-                starts.append((i, kind, j))
+                starts.append((_title_start(rows, i), kind, j))
                 break
     if len([s for s in starts if s[1] == "report"]) == 0:
         guides = [s for s in starts if s[1] == "guide"]

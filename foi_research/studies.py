@@ -633,7 +633,7 @@ def lab_env(static: bool = False) -> dict:
 def register(app) -> None:
     from rich.console import Console
 
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
 
     def _print_summary(summary: Summary) -> None:
         Console(stderr=True, width=max(120, Console(stderr=True).width)).print(summary.table())

@@ -227,9 +227,15 @@ def read_t3(items: list[Item]) -> T3:
         if code == "other_total":
             nxt = items[j + 1] if j + 1 < len(items) else None
             values_follow = nxt is not None and not nxt.is_text
-            if not values_follow:
+            subrows_follow = (
+                nxt is not None
+                and nxt.is_text
+                and match_request_row(nxt.key, "other") in ("other_no_correction", "other_no_fee", "other_other")
+            )
+            if not values_follow and subrows_follow:
                 code, grp = None, "other"
                 t.other_as_group = True
+            # else: the 2019 template's single (六) row (its cells may all be blank)
         if code is None:
             if grp:
                 group = grp
@@ -281,8 +287,8 @@ def read_t3(items: list[Item]) -> T3:
                         it.line,
                     )
                 )
-                if "of" in col.problem and j < len(items) and col.end >= len(items):
-                    t.rows.pop()  # cut off mid-row: the row is not complete, do not report it
+                if col.end >= len(items):
+                    t.rows.pop()  # the document ends inside this row: it is not complete
             elif col.end >= len(items):
                 t.rows.pop()  # the document ends at this label: cut off, not a blank row
                 t.problems.append(Problem("t3_truncated", "warning", f"table 3 is cut off at row '{it.raw}'", {"row_code": code}, it.line))
@@ -360,6 +366,11 @@ def read_t4(items: list[Item], start: int = 0) -> T4:
             k = grp_end
             continue
         if not any(g.is_number for g in grp):
+            if not grp[0].multi:
+                break  # one cell per line: a blank mark ('—', '/') is the first value
+            nxt = grp_end < len(items) and not items[grp_end].is_text
+            if len(grp) >= 15 and not nxt:
+                break  # the values row itself, every cell blank
             k = grp_end  # a row of blank cells inside the header
             continue
         break
@@ -609,22 +620,30 @@ class Legacy:
     problems: list[Problem] = field(default_factory=list)
 
 
-def find_legacy(items: list[Item]) -> int:
-    hits = 0
+def find_legacy(items: list[Item], min_rows: int = 2) -> int:
+    """Start of the pre-2019 statistics table: its 收到申请数 row, when at least one more row of
+    the table's request section follows (a table cut off early still counts)."""
     first = -1
+    seen: set[str] = set()
     for j, it in enumerate(items):
         if is_label(it) and len(it.key) <= 16:
-            c = match_legacy_label(it.key, None)
-            if c in ("received", "completed", "answered"):
-                hits += 1
-                if first < 0 and c == "received":
-                    first = j
-    return first if hits >= 2 else -1
+            c = match_legacy_label(it.key, "received" if first >= 0 else None)
+            if c is None:
+                continue
+            if c == "received" and first < 0:
+                first = j
+            if first >= 0:
+                seen.add(c)
+                if len(seen) >= min_rows:
+                    return first
+    return -1
 
 
-def read_legacy(items: list[Item]) -> Legacy:
+def read_legacy(items: list[Item], min_rows: int = 2) -> Legacy:
+    """The pre-2019 statistics table. Its start must be confirmed by `min_rows` request rows
+    (1 when the table's title or header is known to be printed)."""
     lg = Legacy()
-    first = find_legacy(items)
+    first = find_legacy(items, min_rows)
     if first < 0:
         return lg
     lg.found, lg.start = True, first
@@ -661,7 +680,20 @@ def read_legacy(items: list[Item]) -> Legacy:
                 lg.problems.append(
                     Problem("legacy_unreadable", "warning", f"statistics table '{it.raw}': {col.problem}; left null", {"indicator": code}, it.line)
                 )
+            elif col.end >= len(items):
+                lg.problems.append(Problem("legacy_truncated", "warning", f"statistics table cut off at '{it.raw}'", {"indicator": code}, it.line))
             else:
                 lg.values[code] = Val(None, "", it.line)
         j = max(col.end, j + 1)
+    # a table that ends the document inside a section whose rows are incomplete was cut off
+    if lg.values and not any(p.check == "legacy_truncated" for p in lg.problems):
+        last_line = max(v.line for v in lg.values.values())
+        tail_text = [x for x in items if x.line > last_line and x.is_text and is_label(x)]
+        fam = legacy_family(max(lg.values, key=lambda c: lg.values[c].line))
+        kids = [c for c, par in codes.legacy_parents().items() if par == fam]
+        if not tail_text and kids and not all(k in lg.values for k in kids):
+            missing = [k for k in kids if k not in lg.values]
+            lg.problems.append(
+                Problem("legacy_truncated", "warning", f"statistics table ends inside its {fam} rows (missing {', '.join(missing)}): cut off?", {"indicator": fam}, last_line)
+            )
     return lg

@@ -14,8 +14,8 @@ what a careful reader finds (synth.verify):
 Hypothesis runs with a fixed, database-free, derandomised profile (FOI_EXAMPLES scales the number
 of examples for a deeper local run, e.g. FOI_EXAMPLES=20). Known parser bugs are listed in
 KNOWN_PARSER_BUGS, keyed by the generator feature that triggers them: the properties skip those
-documents, and each bug has a minimal strict-xfail reproduction below, so fixing it turns the
-reproduction into an XPASS (remove the entry and the xfail then).
+documents while a bug is open, and each bug has a minimal reproduction below (strict xfail while
+open, a plain regression test once fixed).
 """
 from __future__ import annotations
 
@@ -45,20 +45,9 @@ def _profile(n: int) -> settings:
 
 
 # generator feature -> the parser bug it triggers (see the reproductions at the end of this file)
-KNOWN_PARSER_BUGS = {
-    "agency-bad-prefix": "meta._BAD_AGENCY rejects agencies of places named 本溪/全椒/全南/全州 (leading 本/全)",
-    "title-two-lines-dated": "a title on two lines (agency / 'YYYY年…年度报告') followed by a date line: the report starts at the second line and its agency is lost (null)",
-    "spaces-comma-label": "'label 1 0 0 0 0 0 1' rows are not split when the label holds two commas (the official （二）部分公开（区分处理的，只计这一情形，不计其他情形）)",
-    "spaces-long-label": "'label value' rows with one value are not split when the label is over 20 characters (危及国家安全、公共安全、经济安全和社会稳定 0)",
-    "t4-all-blank": "a table-4 values row whose 15 cells are all blank is skipped as header padding: no cells, flagged t4_truncated",
-    "blank-row-covered": "WRONG NUMBERS, UNFLAGGED: an all-blank tab/pipe row starting with empty (rowspan-covered) cells is read as a label alone and takes the next row's values",
-    "t4-first-blank-mark": "one-cell-per-line table 4 whose first value is a blank mark (— or /): the mark is skipped as header padding, 14 of 15 values, t4 lost",
-    "legacy-cut-early": "a statistics table cut off before 申请办结数 is not recognised (two anchors needed): template narrative, its visible figures lost",
-    "blank-other-row-lines": "2019 template, （六）其他处理 with all cells blank in a one-cell-per-line layout: taken for the 2021 group header, template 2021",
-    "cut-row-padded": "WRONG NUMBERS: a tab/pipe row cut off mid-row at the end of the document, label padded with empty cells: the padding is taken for a blank column and the values shift one column",
-}
+KNOWN_PARSER_BUGS: dict[str, str] = {}  # none known: each bug found by the properties is now a regression test below
 # bugs that only affect one property, filtered from the findings instead of skipping the document
-STATUS_BUGS = {"legacy-cut": "a statistics table cut off mid-table is 'ok' with no warning (no truncation flag for the legacy table)"}
+STATUS_BUGS: dict[str, str] = {}
 
 ENCODINGS = ("utf-8", "utf-8", "gb18030", "utf-16")
 
@@ -70,8 +59,6 @@ def roundtrip(kw: dict, encoding: str = "utf-8") -> list[str]:
         path = write(Path(d) / f"doc{truth.suffix}", text, encoding=encoding)
         parsed = parse_file(path)
     problems = verify(parsed, truth)
-    if "legacy-cut" in truth.features:
-        problems = [p for p in problems if "without any warning" not in p]
     return problems
 
 
@@ -146,8 +133,9 @@ def test_layouts_without_noise_round_trip():
 
 
 # ---------------------------------------------------------------------------------------------
-# Minimal reproductions of the parser bugs the properties found (strict xfail: fixing one makes
-# its test XPASS and fail; then drop the xfail and the KNOWN_PARSER_BUGS entry).
+# Minimal reproductions of the parser bugs the properties found, all fixed since: regression tests.
+# A new bug gets an entry in KNOWN_PARSER_BUGS (its generator feature) and a strict-xfail
+# reproduction here until it is fixed.
 
 APPS = ["自然人", "法人或其他组织", "总计", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他"]
 
@@ -169,14 +157,12 @@ def _cells(parsed, applicants=("natural_person", "total")):
     return {(x["row_code"], x["applicant"]): x["value"] for x in parsed.requests if x["applicant"] in applicants}
 
 
-@pytest.mark.xfail(strict=True, reason="parser bug: " + KNOWN_PARSER_BUGS["agency-bad-prefix"])
 def test_bug_agency_of_places_starting_with_ben_or_quan():
     from foi_research.meta import parse_title
 
     assert parse_title("全椒县人民政府办公室2021年政府信息公开工作年度报告") == ("全椒县人民政府办公室", 2021)
 
 
-@pytest.mark.xfail(strict=True, reason="parser bug: " + KNOWN_PARSER_BUGS["title-two-lines-dated"])
 def test_bug_two_line_title_with_date_line(tmp_path):
     p = _parse(
         tmp_path,
@@ -203,14 +189,12 @@ def test_applicant_header_split_over_two_lines(tmp_path):
     assert cells[("new_received", "research")] == 2 and cells[("new_received", "total")] == 7
 
 
-@pytest.mark.xfail(strict=True, reason="parser bug: " + KNOWN_PARSER_BUGS["spaces-comma-label"])
 def test_bug_label_with_two_commas_followed_by_numbers(tmp_path):
     rows = _t3_header() + ["一、本年新收政府信息公开申请数量 3 0 0 0 0 0 3", "（二）部分公开（区分处理的，只计这一情形，不计其他情形） 1 0 0 0 0 0 1"]
     p = _parse(tmp_path, "\n".join(["某县统计局2021年政府信息公开工作年度报告", *rows]) + "\n")
     assert _cells(p)[("partially_granted", "total")] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="parser bug: " + KNOWN_PARSER_BUGS["spaces-long-label"])
 def test_bug_long_label_with_one_number():
     from foi_research.layout import split_text_row
     from foi_research.readers import Row
@@ -222,7 +206,6 @@ def test_bug_long_label_with_one_number():
 _T4_OUT = ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"]
 
 
-@pytest.mark.xfail(strict=True, reason="parser bug: " + KNOWN_PARSER_BUGS["t4-all-blank"])
 def test_bug_table4_all_blank_html_row(tmp_path):
     html = (
         "<html><body><p>某县统计局2021年政府信息公开工作年度报告</p><p>四、政府信息公开行政复议、行政诉讼情况</p><table>"
@@ -238,7 +221,6 @@ def test_bug_table4_all_blank_html_row(tmp_path):
     assert len(p.appeals) == 15 and not any(q["check"] == "t4_truncated" for q in p.quality)
 
 
-@pytest.mark.xfail(strict=True, reason="parser bug: " + KNOWN_PARSER_BUGS["blank-row-covered"])
 def test_bug_blank_pipe_row_takes_the_next_rows_values(tmp_path):
     rows = _t3_header() + [
         "一、本年新收政府信息公开申请数量 | 3 | 0 | 0 | 0 | 0 | 0 | 3 |",
@@ -253,7 +235,6 @@ def test_bug_blank_pipe_row_takes_the_next_rows_values(tmp_path):
     assert cells.get(("withheld_third_party", "total")) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="parser bug: " + KNOWN_PARSER_BUGS["t4-first-blank-mark"])
 def test_bug_table4_first_value_blank_mark(tmp_path):
     t4 = ["四、政府信息公开行政复议、行政诉讼情况", "行政复议", "行政诉讼", *_T4_OUT, "未经复议直接起诉", "复议后起诉", *(_T4_OUT * 2)]
     vals = ["—", "1", "0", "0", "1"] + ["0"] * 10
@@ -270,21 +251,18 @@ _LEGACY = [
 ]  # fmt: skip
 
 
-@pytest.mark.xfail(strict=True, reason="parser bug: " + STATUS_BUGS["legacy-cut"])
 def test_bug_statistics_table_cut_off_is_ok(tmp_path):
     p = _parse(tmp_path, "\n".join(_LEGACY) + "\n")
     r = p.reports[0]
     assert r["status"] != "ok" or any(q["severity"] == "warning" for q in p.quality)
 
 
-@pytest.mark.xfail(strict=True, reason="parser bug: " + KNOWN_PARSER_BUGS["legacy-cut-early"])
 def test_bug_statistics_table_cut_before_second_anchor(tmp_path):
-    p = _parse(tmp_path, "\n".join(_LEGACY[:12]) + "\n")
+    p = _parse(tmp_path, "\n".join(_LEGACY[:14]) + "\n")  # cut after 1.当面申请数 | 件 | 2
     assert p.reports[0]["template"] == "legacy-stats"
     assert {(x["indicator"], x["value"]) for x in p.legacy if x["origin"] == "table"} >= {("received", 5), ("received_in_person", 2)}
 
 
-@pytest.mark.xfail(strict=True, reason="parser bug: " + KNOWN_PARSER_BUGS["blank-other-row-lines"])
 def test_bug_blank_other_row_in_2019_template(tmp_path):
     not_processed = ["1.信访举报投诉类申请", "2.重复申请", "3.要求提供公开出版物", "4.无正当理由大量反复申请", "5.要求行政机关确认或重新出具已获取信息"]
     rows = _t3_header() + ["一、本年新收政府信息公开申请数量", *"1000001", "（五）不予处理"]
@@ -295,7 +273,6 @@ def test_bug_blank_other_row_in_2019_template(tmp_path):
     assert p.reports[0]["template"] == "2019"
 
 
-@pytest.mark.xfail(strict=True, reason="parser bug: " + KNOWN_PARSER_BUGS["cut-row-padded"])
 def test_bug_row_cut_mid_row_with_label_padding(tmp_path):
     rows = _t3_header() + ["一、本年新收政府信息公开申请数量\t\t\t0\t0\t0\t0\t1\t0"]  # cut before the 总计 cell (1)
     p = _parse(tmp_path, "\n".join(["某县统计局2019年政府信息公开工作年度报告", *rows]))
