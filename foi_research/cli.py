@@ -92,6 +92,47 @@ def evaluate(
     raise typer.Exit(1 if fail else 0)
 
 
+@app.command("all")
+def all_cmd(
+    inputs: Annotated[Optional[list[Path]], typer.Argument(help="Reports to parse (default: the bundled corpus data/corpus)")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Dataset folder (replaced atomically)")] = Path("outputs/dataset"),
+    params: Annotated[Path, typer.Option(help="Folder of study parameter files")] = Path("params"),
+    studies_out: Annotated[Optional[Path], typer.Option("--studies-out", help="Folder for the study outputs (default outputs/studies)")] = None,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", help="Processes for parsing and for the studies (default: all cores)")] = None,
+    csv: Annotated[bool, typer.Option("--csv/--no-csv", help="Also export the dataset as CSV")] = True,
+    stata: Annotated[bool, typer.Option("--stata/--no-stata", help="Also export the dataset as Stata .dta")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars")] = False,
+):
+    """The main job: build the dataset (parse, panel, datapackage, codebook, CSV, Stata), then run every study in params/."""
+    from .build import BuildError, build_dataset
+    from .dataset import DatasetError
+    from .studies import batch, default_out_dir, project_path, study_files
+
+    root_inputs = [project_path(p) for p in (inputs or [Path("data/corpus")])]
+    out, pdir = project_path(out), project_path(params)
+    if not pdir.is_dir() or not study_files(pdir):
+        err.print(f"[red]error:[/] no .yaml parameter files in {pdir}; give --params FOLDER (one file per study, see params/)")
+        raise typer.Exit(2)
+    err.print(f"[bold]1/2[/] building the dataset from {', '.join(map(str, root_inputs))} into {out}")
+    t0 = time.perf_counter()
+    try:
+        manifest = build_dataset(
+            root_inputs, out, csv=csv, stata=stata, workers=jobs, progress=not quiet, log=None if quiet else (lambda m: err.print(f"[dim]  {m}[/]"))
+        )
+    except (BuildError, DatasetError) as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2)
+    _summary(manifest, out, time.perf_counter() - t0)
+    err.print(f"[bold]2/2[/] running the studies of {pdir} on that dataset")
+    summary = batch(pdir, studies_out, workers=jobs, dataset=str(out), progress=not quiet)
+    Console(stderr=True, width=max(120, err.width)).print(summary.table())
+    for r in summary.failed:
+        err.print(f"[red]failed:[/] {r.study}: {r.error}")
+    where = studies_out or default_out_dir()
+    err.print(f"dataset: {out} (codebook.md, datapackage.json, csv/, stata/); studies: {where}")
+    raise typer.Exit(0 if summary.ok else 1)
+
+
 def _register_commands() -> None:
     """Commands that live with their stage register themselves here (one import per module)."""
     # each module defines register(app: typer.Typer) -> None

@@ -339,6 +339,7 @@ def run_study(
                     log_output=False,
                     cwd=str(study.notebook.parent),
                     execution_timeout=timeout,
+                    config=_kernel_config(),
                 )
         except BaseException as e:
             failed = None
@@ -377,6 +378,14 @@ def run_study(
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _kernel_config():
+    """Kernels started for a study talk to it over CurveZMQ when the kernel supports it
+    (ipykernel >= 7.3 warns on every start over plain TCP); 'auto' falls back to plain TCP."""
+    from traitlets.config import Config
+
+    return Config({"KernelManager": {"transport_encryption": "auto"}})
 
 
 def _run_task(task: tuple) -> StudyResult:
@@ -589,7 +598,9 @@ def refresh_notebooks(paths: Iterable[str | os.PathLike] | None = None, kernel_n
                 c.metadata.pop("execution", None)
                 c.metadata.pop("papermill", None)
             nb.metadata.pop("papermill", None)
-            client = NotebookClient(nb, kernel_name=kernel_name, timeout=timeout, record_timing=False, resources={"metadata": {"path": str(p.parent)}})
+            client = NotebookClient(
+                nb, kernel_name=kernel_name, timeout=timeout, record_timing=False, resources={"metadata": {"path": str(p.parent)}}, config=_kernel_config()
+            )
             client.execute()
             for c in nb.cells:
                 c.metadata.pop("execution", None)

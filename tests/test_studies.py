@@ -159,3 +159,28 @@ def test_load_study_data_reads_a_built_dataset(tmp_path, seeds_dataset):
     assert data.origin.startswith("dataset ")
     assert data.panel.height == seeds_dataset["reports"].height
     assert data.panel["report_id"].is_unique().all()
+
+
+def test_main_job_builds_the_dataset_then_runs_the_studies(tmp_path):
+    """`python3 tasks.py main` runs `foi-research all`: dataset first, then every study of a params
+    folder on that dataset. Here on the seeds and one small study."""
+    assert '"all"' in (ROOT / "tasks.py").read_text()  # the README's main command calls this
+    pdir = tmp_path / "params"
+    pdir.mkdir()
+    _study(pdir, "zone", "淄博经济开发区")
+    ds, st = tmp_path / "dataset", tmp_path / "studies"
+    r = _cli("all", str(ROOT / "data" / "corpus" / "seeds"), "--out", str(ds), "--params", str(pdir), "--studies-out", str(st), "--jobs", "1", "--quiet")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for f in ("reports.parquet", "panel.parquet", "datapackage.json", "codebook.md", "csv/panel.csv", "stata/panel.dta"):
+        assert (ds / f).exists(), f
+    assert pl.read_parquet(ds / "reports.parquet").height == 20  # the seeds hold 20 reports
+    assert (st / "zone" / "zone.ipynb").exists() and "1 ok, 0 failed" in r.stderr
+    # the study read the dataset just built, not the bundled corpus
+    nb = nbformat.read(st / "zone" / "zone.ipynb", as_version=4)
+    injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    values: dict = {}
+    exec(injected.source, values)
+    assert Path(values["dataset"]) == ds
+    # a bad params folder is a clear error, exit 2, and the dataset stays
+    r = _cli("all", str(ROOT / "data" / "corpus" / "seeds"), "--out", str(ds), "--params", str(tmp_path / "none"), "--quiet")
+    assert r.returncode == 2 and "no .yaml parameter files" in r.stderr and (ds / "panel.parquet").exists()
