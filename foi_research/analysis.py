@@ -1,8 +1,9 @@
 """The analyses behind the research notebooks: region selection, descriptive tables, intervals
 that respect small counts, ranks with intervals, and the 2019-revision panel models.
 
-Everything here takes the contract tables (dict from `dataset.read_dataset`) and/or the
-harmonised panel (`metrics.build_panel`) and returns tidy polars frames, sorted explicitly so
+Everything here takes the contract tables (dict from `dataset.read_dataset`, eager, or of
+LazyFrames as `studies.load_study_data` gives for a built dataset: only the rows needed are read)
+and/or the harmonised panel (`metrics.build_panel`) and returns tidy polars frames, sorted explicitly so
 that notebook outputs are identical run after run. The notebooks only call these functions,
 chart the results with `viz` and explain them.
 """
@@ -13,6 +14,9 @@ import warnings
 from dataclasses import dataclass, field
 
 import polars as pl
+
+from .metrics import _collect
+
 
 def _outcome_classes() -> list[str]:
     from . import codes
@@ -138,9 +142,12 @@ def applicant_mix(tables: dict, report_ids: list[str] | pl.Series, reports: pl.D
     earlier reports do not split applicants)."""
     from .codes import APPLICANTS
 
-    reports = reports if reports is not None else tables["reports"]
-    req = tables["requests"].filter(
-        pl.col("report_id").is_in(list(report_ids)) & (pl.col("row_code") == "new_received") & (pl.col("applicant") != "total")
+    ids = list(report_ids)
+    reports = _collect(reports if reports is not None else tables["reports"], pl.col("report_id").is_in(ids), ["report_id", "year"])
+    req = _collect(
+        tables["requests"],
+        pl.col("report_id").is_in(ids) & (pl.col("row_code") == "new_received") & (pl.col("applicant") != "total"),
+        ["report_id", "row_code", "applicant", "value"],
     )
     order = {c: i for i, c in enumerate(APPLICANTS)}
     return (
@@ -171,7 +178,7 @@ def quality_summary(tables: dict, report_ids) -> pl.DataFrame:
     """check, severity, findings, reports: what the parser flagged in the region's reports."""
     from .codes import SEVERITIES
 
-    q = tables["quality"].filter(pl.col("report_id").is_in(list(report_ids)))
+    q = _collect(tables["quality"], pl.col("report_id").is_in(list(report_ids)))
     order = {c: i for i, c in enumerate(SEVERITIES)}
     return (
         q.group_by("check", "severity")
@@ -185,7 +192,7 @@ def quality_summary(tables: dict, report_ids) -> pl.DataFrame:
 def quality_findings(tables: dict, panel: pl.DataFrame, severities=("error", "warning")) -> pl.DataFrame:
     """agency, year, check, severity, message: the region's findings of the given severities,
     for reading (the values printed in the reports are never altered; they are flagged)."""
-    q = tables["quality"].filter(pl.col("report_id").is_in(panel["report_id"].to_list()) & pl.col("severity").is_in(list(severities)))
+    q = _collect(tables["quality"], pl.col("report_id").is_in(panel["report_id"].to_list()) & pl.col("severity").is_in(list(severities)))
     return (
         q.join(panel.select("report_id", "agency", "year"), on="report_id", how="left")
         .select("agency", "year", "check", "severity", "message")
@@ -554,21 +561,25 @@ def _feols(fml: str, p: pl.DataFrame, weights: str | None, vcov):
 
 
 def _wls_point(p: pl.DataFrame, y: str, x: list[str], fe: str, weights: str | None) -> dict[str, float]:
-    """Point estimates of y ~ x + fixed effects by weighted least squares (numpy), used when
-    the sample is too small for pyfixest's inference (zero residual degrees of freedom)."""
+    """Point estimates of y ~ x + fixed effects of `fe` by weighted least squares, used when the
+    sample is too small for pyfixest's inference (zero residual degrees of freedom).
+
+    Computed by the within transformation (Frisch-Waugh-Lovell): y and x are demeaned by their
+    weighted mean within each fixed-effect group, then regressed without the group dummies.
+    Same estimates as the dummy regression, in O(rows) memory whatever the number of agencies."""
     import numpy as np
 
     d = p.select(y, fe, *x, *([weights] if weights else [])).drop_nulls()
-    groups = sorted(set(d[fe].to_list()))
-    g = {k: i for i, k in enumerate(groups)}
-    n = d.height
-    D = np.zeros((n, len(groups)))
-    for r, k in enumerate(d[fe].to_list()):
-        D[r, g[k]] = 1.0
-    X = np.column_stack([d[c].cast(pl.Float64).to_numpy() for c in x] + [D])
-    Y = d[y].cast(pl.Float64).to_numpy()
-    w = np.sqrt(d[weights].cast(pl.Float64).to_numpy()) if weights else np.ones(n)
-    beta, *_ = np.linalg.lstsq(X * w[:, None], Y * w, rcond=None)
+    w = pl.col(weights).cast(pl.Float64) if weights else pl.lit(1.0)
+    d = d.with_columns(w.alias("_w"))
+    cols = [y, *x]
+    demeaned = d.with_columns(
+        (pl.col(c).cast(pl.Float64) - (pl.col(c).cast(pl.Float64) * pl.col("_w")).sum().over(fe) / pl.col("_w").sum().over(fe)).alias(c) for c in cols
+    )
+    sw = np.sqrt(demeaned["_w"].to_numpy())
+    X = np.column_stack([demeaned[c].to_numpy() for c in x]) * sw[:, None]
+    Y = demeaned[y].to_numpy() * sw
+    beta, *_ = np.linalg.lstsq(X, Y, rcond=None)
     return {c: float(beta[i]) for i, c in enumerate(x)}
 
 

@@ -27,12 +27,24 @@ import polars as pl
 import typer
 
 from . import __version__, export, metrics, schemas
-from .dataset import MANIFEST, DatasetError, DatasetWriter, _owned, read_dataset
+from .dataset import MANIFEST, DatasetError, DatasetWriter, _owned
 from .parse import TABLES as CONTRACT_TABLES
 
 DEFAULT_INPUTS = ("data/corpus",)
 DEFAULT_OUT = "outputs/dataset"
 PANEL = "panel"
+
+
+PANEL_CHUNK = 20_000  # reports per panel chunk: bounds the memory of the harmonise stage
+
+
+def scan_dataset(path: Path) -> dict[str, pl.LazyFrame]:
+    """The contract tables of a dataset folder as LazyFrames (nothing is read yet)."""
+    return {t: pl.scan_parquet(path / f"{t}.parquet") for t in CONTRACT_TABLES}
+
+
+def _height(df: "pl.DataFrame | pl.LazyFrame") -> int:
+    return df.height if isinstance(df, pl.DataFrame) else int(df.select(pl.len()).collect().item())
 
 
 class BuildError(Exception):
@@ -95,9 +107,9 @@ def build_dataset(
         # 1. the contract tables
         if reuse:
             say(f"reading the parsed dataset in {paths[0]}")
-            ds = read_dataset(paths[0])
             parse_meta = json.loads((paths[0] / MANIFEST).read_text(encoding="utf-8"))
             staging.mkdir()
+            src = paths[0]
         else:
             from .parse import iter_files, parse_paths
 
@@ -113,21 +125,26 @@ def build_dataset(
             except BaseException:
                 writer.abort()
                 raise
-            ds = read_dataset(staging)
+            src = staging
+        # read lazily: the panel reads what it needs, a chunk of reports at a time
+        ds = scan_dataset(src)
 
         # 2. the panel and the harmonise-stage quality rows
         say(f"building the panel (crosswalk {cw.name}, denominator {denominator})")
-        panel = metrics.build_panel(ds, cw, denominator)
+        panel = metrics.build_panel(ds, cw, denominator, chunk_reports=PANEL_CHUNK)
         schemas.validate(PANEL, panel)
-        kept = ds["quality"].filter(~pl.col("check").is_in(metrics.HARMONISE_CHECKS))
+        kept = ds["quality"].filter(~pl.col("check").is_in(metrics.HARMONISE_CHECKS)).collect()
         added = metrics.quality_rows(ds, panel)
         quality = pl.concat([kept, added.select(kept.columns)], how="vertical")
         schemas.validate("quality", quality)
-        frames = {t: (quality if t == "quality" else ds[t]) for t in CONTRACT_TABLES}
-        frames[PANEL] = panel
-        for t, df in frames.items():
-            if reuse or t in ("quality", PANEL):
-                df.write_parquet(staging / f"{t}.parquet", compression="zstd")
+        del ds
+        for t in CONTRACT_TABLES:
+            if reuse and t != "quality":
+                shutil.copyfile(src / f"{t}.parquet", staging / f"{t}.parquet")
+        quality.write_parquet(staging / "quality.parquet", compression="zstd")
+        panel.write_parquet(staging / f"{PANEL}.parquet", compression="zstd")
+        frames: dict = scan_dataset(staging)
+        frames["quality"], frames[PANEL] = quality, panel
 
         # 3. exports and descriptions
         tables = list(frames)
@@ -145,7 +162,7 @@ def build_dataset(
             "csv": csv,
             "stata": stata,
         }
-        rows = {t: df.height for t, df in frames.items()}
+        rows = {t: _height(df) for t, df in frames.items()}
         created_s = created.isoformat().replace("+00:00", "Z")
         say("writing datapackage.json and codebook.md")
         export.write_datapackage(staging, tables, csv=csv, settings=settings, created=created_s)

@@ -338,13 +338,16 @@ def write_codebook(root: Path, crosswalk, denominator: str, tables: list[str], q
 # CSV and Stata
 
 
-def write_csv(frames: dict[str, pl.DataFrame], folder: Path) -> list[Path]:
+def write_csv(frames: "dict[str, pl.DataFrame | pl.LazyFrame]", folder: Path) -> list[Path]:
     """One UTF-8-with-BOM CSV per table (see the module docstring for the choice)."""
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for t, df in frames.items():
         p = folder / f"{t}.csv"
-        df.write_csv(p, include_bom=True, null_value="", date_format="%Y-%m-%d")
+        if isinstance(df, pl.LazyFrame):  # streamed from parquet to CSV, never whole in memory
+            df.sink_csv(p, include_bom=True, null_value="", date_format="%Y-%m-%d")
+        else:
+            df.write_csv(p, include_bom=True, null_value="", date_format="%Y-%m-%d")
         out.append(p)
     return out
 
@@ -391,11 +394,12 @@ def stata_frame(df: pl.DataFrame, table: str):
     return pdf, value_labels, variable_labels, strl
 
 
-def write_stata(frames: dict[str, pl.DataFrame], folder: Path, time_stamp: dt.datetime | None = None) -> list[Path]:
+def write_stata(frames: "dict[str, pl.DataFrame | pl.LazyFrame]", folder: Path, time_stamp: dt.datetime | None = None) -> list[Path]:
     """One Stata .dta (format 118) per table, with value and variable labels."""
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for t, df in frames.items():
+        df = df.collect() if isinstance(df, pl.LazyFrame) else df  # one table at a time
         pdf, vl, var, strl = stata_frame(df, t)
         dates = {n: "td" for n in df.columns if df.schema[n] == pl.Date}
         p = folder / f"{t}.dta"

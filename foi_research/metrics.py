@@ -539,15 +539,58 @@ def _appeals(ds: dict[str, pl.DataFrame], ids: pl.DataFrame) -> pl.DataFrame:
     return ids.join(best, on="report_id", how="left").with_columns(pl.col("appeals_source").fill_null("none"))
 
 
-def build_panel(ds: dict[str, pl.DataFrame], crosswalk: "str | Path | Crosswalk" = "default", denominator: str = "handled") -> pl.DataFrame:
+# the columns of each contract table that the panel reads
+PANEL_INPUTS = {
+    "requests": ["report_id", "row_code", "applicant", "value", "derived"],
+    "legacy": ["report_id", "indicator", "value", "origin"],
+    "appeals": ["report_id", "proceeding", "outcome", "value"],
+}
+
+
+def _collect(frame: "pl.DataFrame | pl.LazyFrame", where: pl.Expr | None = None, columns: Sequence[str] | None = None) -> pl.DataFrame:
+    """An eager frame from a DataFrame or a LazyFrame (e.g. pl.scan_parquet), filtered and
+    projected before anything is read."""
+    lf = frame.lazy()
+    if columns is not None:
+        have = lf.collect_schema().names()
+        lf = lf.select([c for c in columns if c in have])
+    if where is not None:
+        lf = lf.filter(where)
+    return lf.collect()
+
+
+def build_panel(
+    ds: "dict[str, pl.DataFrame | pl.LazyFrame]",
+    crosswalk: "str | Path | Crosswalk" = "default",
+    denominator: str = "handled",
+    chunk_reports: int | None = None,
+) -> pl.DataFrame:
     """The harmonised panel: one row per report of ds (report_id unique), with the columns of
     schemas.TABLES['panel'] in that order: identity (agency_id, kind, level, place, year, era,
     template, status, source), counts (Int64, null when unknown), rates (Float64, null when the
     denominator is 0 or unknown) and the settings (crosswalk, denominator). Sorted by agency_id,
-    year and report_id. `ds` is dataset.read_dataset() output."""
+    year and report_id. `ds` is dataset.read_dataset() output, or the same tables as LazyFrames
+    (dataset.scan_dataset()).
+
+    Every panel row depends on its own report's rows only, so with `chunk_reports` the panel is
+    built `chunk_reports` reports at a time, reading only those reports' rows (and only the
+    columns it needs) from lazy tables: memory stays bounded whatever the corpus size."""
     if denominator not in DENOMINATORS:
         raise ValueError(f"unknown denominator {denominator!r}: use one of {', '.join(DENOMINATORS)}")
     cw = load_crosswalk(crosswalk)
+    rep = _collect(ds["reports"])
+    step = chunk_reports if chunk_reports and rep.height > chunk_reports else max(rep.height, 1)
+    parts = []
+    for i in range(0, max(rep.height, 1), step):
+        sub_rep = rep.slice(i, step)
+        where = pl.col("report_id").is_in(sub_rep["report_id"].implode()) if step < rep.height else None
+        sub = {"reports": sub_rep, **{t: _collect(ds[t], where, cols) for t, cols in PANEL_INPUTS.items()}}
+        parts.append(_panel_rows(sub, cw, denominator))
+    panel = pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
+    return panel.sort(["agency_id", "year", "report_id"], nulls_last=True)
+
+
+def _panel_rows(ds: dict[str, pl.DataFrame], cw: Crosswalk, denominator: str) -> pl.DataFrame:
     rep = ds["reports"]
     ident = harmonise.agencies(rep)
     counts = report_counts(ds, cw)
@@ -559,8 +602,7 @@ def build_panel(ds: dict[str, pl.DataFrame], crosswalk: "str | Path | Crosswalk"
     )
     panel = add_rates(panel, denominator)
     sch = polars_schema("panel")
-    panel = panel.select([pl.col(c).cast(t) for c, t in sch.items()])
-    return panel.sort(["agency_id", "year", "report_id"], nulls_last=True)
+    return panel.select([pl.col(c).cast(t) for c, t in sch.items()])
 
 
 def read_panel(path: "str | Path") -> pl.DataFrame:
@@ -630,7 +672,11 @@ def crossyear_checks(ds: dict[str, pl.DataFrame], panel: pl.DataFrame | None = N
     crossyear_carry: carried_forward(Y-1) = carried_over(Y), per applicant column of table 3.
     crossyear_in_force: in_force(Y) = in_force(Y-1) + issued(Y) - repealed(Y), 2021 template,
     per table-2 item of 第二十条第(一)项."""
-    ident = panel.select("report_id", "agency_id", "year") if panel is not None else harmonise.agencies(ds["reports"]).join(ds["reports"].select("report_id", "year"), on="report_id")
+    if panel is not None:
+        ident = panel.select("report_id", "agency_id", "year")
+    else:
+        reports = _collect(ds["reports"])
+        ident = harmonise.agencies(reports).join(reports.select("report_id", "year"), on="report_id")
     ident = ident.filter(pl.col("agency_id").is_not_null() & pl.col("year").is_not_null())
     out_schema = {
         "check": pl.String,
@@ -645,10 +691,11 @@ def crossyear_checks(ds: dict[str, pl.DataFrame], panel: pl.DataFrame | None = N
     }
     frames = []
 
-    req = ds["requests"]
-    if "derived" in req.columns:
-        req = req.filter(~pl.col("derived").fill_null(False))
-    carry = req.filter(pl.col("row_code").is_in(["carried_over", "carried_forward"]) & pl.col("value").is_not_null())
+    carry = _collect(
+        ds["requests"], pl.col("row_code").is_in(["carried_over", "carried_forward"]) & pl.col("value").is_not_null(), PANEL_INPUTS["requests"]
+    )
+    if "derived" in carry.columns:
+        carry = carry.filter(~pl.col("derived").fill_null(False))
     carry = carry.pivot(on="row_code", index=["report_id", "applicant"], values="value", aggregate_function="first") if carry.height else None
     if carry is not None and {"carried_over", "carried_forward"} <= set(carry.columns):
         c = carry.join(ident, on="report_id")
@@ -672,10 +719,12 @@ def crossyear_checks(ds: dict[str, pl.DataFrame], panel: pl.DataFrame | None = N
 
     sections = [s for s, ms in PROACTIVE_LAYOUT.get("2021", {}).items() if "in_force" in ms]
     items = [c.code for c in codes.V("proactive_items") if c.extra.get("section") in sections]
-    rep21 = ds["reports"].filter(pl.col("template") == "2021").select("report_id")
-    pro = ds["proactive"].join(rep21, on="report_id").filter(
-        pl.col("item").is_in(items) & pl.col("measure").is_in(["issued", "repealed", "in_force"]) & pl.col("value").is_not_null()
-    )
+    rep21 = _collect(ds["reports"], pl.col("template") == "2021", ["report_id", "template"]).select("report_id")
+    pro = _collect(
+        ds["proactive"],
+        pl.col("item").is_in(items) & pl.col("measure").is_in(["issued", "repealed", "in_force"]) & pl.col("value").is_not_null(),
+        ["report_id", "item", "measure", "value"],
+    ).join(rep21, on="report_id")
     if pro.height:
         w = pro.pivot(on="measure", index=["report_id", "item"], values="value", aggregate_function="first")
         for m in ("issued", "repealed", "in_force"):

@@ -445,16 +445,25 @@ def batch(
 @dataclass
 class StudyData:
     """What a notebook works on: the contract tables, the harmonised panel, and a sentence saying
-    where they came from (no temporary paths, so notebook outputs stay stable)."""
+    where they came from (no temporary paths, so notebook outputs stay stable).
+
+    `tables` holds the contract tables as read: LazyFrames over the parquet files of a built
+    dataset (a national dataset is never loaded whole; the analysis functions read only the rows
+    they need), DataFrames when the corpus was parsed for the notebook. `data["requests"]` always
+    gives a DataFrame (read on first use, then kept)."""
 
     tables: dict
     panel: Any
     origin: str
     crosswalk: str
     denominator: str
+    _eager: dict = field(default_factory=dict, repr=False)
 
     def __getitem__(self, k):
-        return self.tables[k]
+        if k not in self._eager:
+            t = self.tables[k]
+            self._eager[k] = t.collect() if hasattr(t, "collect") and not hasattr(t, "height") else t
+        return self._eager[k]
 
 
 def _parse_to_tables(corpus: Path) -> dict:
@@ -481,8 +490,9 @@ def _rel(p: Path) -> str:
 def build_panel(tables: dict, crosswalk: str = "default", denominator: str = "handled"):
     """The harmonised panel (metrics.build_panel of the harmonise stage)."""
     from . import metrics
+    from .build import PANEL_CHUNK
 
-    return metrics.build_panel(tables, crosswalk=crosswalk, denominator=denominator)
+    return metrics.build_panel(tables, crosswalk=crosswalk, denominator=denominator, chunk_reports=PANEL_CHUNK)
 
 
 def load_study_data(
@@ -499,11 +509,13 @@ def load_study_data(
     metrics.build_panel(tables, crosswalk=..., denominator=...)."""
     import polars as pl
 
-    from .dataset import read_dataset
+    from .build import PANEL_CHUNK, scan_dataset  # noqa: F401
 
     if dataset:
         d = project_path(dataset)
-        tables = read_dataset(d)
+        if not (d / "manifest.json").exists():
+            raise StudyError(f"{d} is not a foi-research dataset (no manifest.json); build one with `foi-research build` or leave `dataset` empty to parse `corpus`")
+        tables = scan_dataset(d)  # LazyFrames: a national dataset is not loaded whole
         origin = f"dataset {_rel(d)}"
     else:
         c = project_path(corpus)

@@ -64,6 +64,27 @@ def test_fixed_effects_recovers_a_known_effect():
     assert ev.filter(pl.col("rel_year") == -1)["estimate"].to_list() == [0.0]
 
 
+def test_within_estimator_equals_the_dummy_regression():
+    """The fallback point estimator (within transformation) gives the coefficients of the weighted
+    regression with one dummy per agency, without building that rows x agencies matrix."""
+    import numpy as np
+
+    rng = random.Random(3)
+    rows = [
+        {"agency_id": f"a{a}", "y": rng.random(), "x1": float(rng.random() < 0.5), "x2": rng.random(), "w": rng.randint(1, 9)}
+        for a in range(30)
+        for _ in range(rng.randint(1, 6))
+    ]
+    d = pl.DataFrame(rows)
+    got = analysis._wls_point(d, "y", ["x1", "x2"], "agency_id", "w")
+    groups = sorted(set(d["agency_id"]))
+    D = np.array([[1.0 if g == r else 0.0 for g in groups] for r in d["agency_id"]])
+    X = np.column_stack([d["x1"].to_numpy(), d["x2"].to_numpy(), D])
+    sw = np.sqrt(d["w"].to_numpy().astype(float))
+    beta = np.linalg.lstsq(X * sw[:, None], d["y"].to_numpy() * sw, rcond=None)[0]
+    assert got["x1"] == pytest.approx(beta[0], abs=1e-9) and got["x2"] == pytest.approx(beta[1], abs=1e-9)
+
+
 def test_pooled_rates_agree_with_the_panel_pooling(seeds_dataset):
     panel = analysis.assign_period(metrics.build_panel(seeds_dataset), 2018, 2020, "exclude")
     mine = analysis.period_rates(panel, "rejection_rate_broad").select("period", "numerator", "denominator", "rate")

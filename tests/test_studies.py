@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import polars as pl
+import pytest
 
 from conftest import ROOT
 from foi_research import studies
@@ -159,6 +160,18 @@ def test_load_study_data_reads_a_built_dataset(tmp_path, seeds_dataset):
     assert data.origin.startswith("dataset ")
     assert data.panel.height == seeds_dataset["reports"].height
     assert data.panel["report_id"].is_unique().all()
+    # the tables are read lazily; the analyses give what they give on eager tables
+    assert isinstance(data.tables["requests"], pl.LazyFrame) and data["requests"].equals(seeds_dataset["requests"])
+    from foi_research import analysis
+
+    ids = data.panel["report_id"]
+    assert analysis.applicant_mix(data.tables, ids).equals(analysis.applicant_mix(seeds_dataset, ids))
+    assert analysis.applicant_mix(data.tables, ids)["count"].sum() > 0
+    assert analysis.quality_summary(data.tables, ids).equals(analysis.quality_summary(seeds_dataset, ids))
+    assert analysis.quality_findings(data.tables, data.panel).equals(analysis.quality_findings(seeds_dataset, data.panel))
+    # a folder that is not a dataset says so
+    with pytest.raises(studies.StudyError, match="not a foi-research dataset"):
+        studies.load_study_data(str(tmp_path))
 
 
 def test_main_job_builds_the_dataset_then_runs_the_studies(tmp_path):
