@@ -25,28 +25,41 @@ def _printed(v: Val | None) -> bool:
     return v is not None and v.value is not None
 
 
+_NEED = ("new_received", "carried_over", "total_handled", "carried_forward")
+_ROW_ORDER = {}
+for _i, _r in enumerate(codes.REQUEST_ROWS):
+    _ROW_ORDER.setdefault(_r, _i)  # as REQUEST_ROWS.index: the first position
+
+
 def check_t3(cells: dict[tuple[str, str], Val], template: str, columns: list[str]) -> list[Problem]:
     out: list[Problem] = []
-    rows_present = sorted({r for r, _ in cells}, key=codes.REQUEST_ROWS.index)
+    present = {r for r, _ in cells}
+    try:
+        rows_present = sorted(present, key=_ROW_ORDER.__getitem__)
+    except KeyError:
+        rows_present = sorted(present, key=codes.REQUEST_ROWS.index)  # raises as it always did
+    get = cells.get
     # row totals
     if "total" in columns:
         parts = [a for a in columns if a != "total"]
         blank_totals = []
         for r in rows_present:
-            tot = cells.get((r, "total"))
-            ps = [cells.get((r, a)) for a in parts]
-            if not any(_printed(p) for p in ps) and not _printed(tot):
+            tot = get((r, "total"))
+            tv = None if tot is None else tot.value
+            vs = [None if p is None else p.value for p in [get((r, a)) for a in parts]]
+            if tv is None and all(v is None for v in vs):
                 continue
-            s = sum(_n(p) for p in ps)
-            if not _printed(tot):
+            ns = [0 if v is None else v for v in vs]
+            s = sum(ns)
+            if tv is None:
                 if s:
                     blank_totals.append((r, s, tot.line if tot else None))
-            elif _n(tot) != s:
+            elif tv != s:
                 out.append(
                     Problem(
                         "t3_row_total",
                         "warning",
-                        f"table 3 row {r}: total {_n(tot)} != sum of applicant columns {s} (" + " + ".join(str(_n(p)) for p in ps) + ")",
+                        f"table 3 row {r}: total {tv} != sum of applicant columns {s} (" + " + ".join(str(x) for x in ns) + ")",
                         {"row_code": r, "applicant": "total"},
                         tot.line,
                     )
@@ -64,36 +77,45 @@ def check_t3(cells: dict[tuple[str, str], Val], template: str, columns: list[str
             )
     outcomes = codes.outcome_rows(template) if template in ("2019", "2021") else []
     for a in columns:
-        g = lambda r: cells.get((r, a))  # noqa: E731
         # 一 + 二 = 三(七) + 四
-        need = ["new_received", "carried_over", "total_handled", "carried_forward"]
-        if all((r, a) in cells for r in need) and any(_printed(g(r)) for r in need):
-            lhs = _n(g("new_received")) + _n(g("carried_over"))
-            rhs = _n(g("total_handled")) + _n(g("carried_forward"))
+        nv = [get((r, a)) for r in _NEED]
+        if all(v is not None for v in nv) and any(v.value is not None for v in nv):
+            n_new, n_over, n_handled, n_fwd = (0 if v.value is None else v.value for v in nv)
+            lhs = n_new + n_over
+            rhs = n_handled + n_fwd
             if lhs != rhs:
+                th = nv[2]
                 out.append(
                     Problem(
                         "t3_balance",
                         "warning",
-                        f"table 3 column {a}: new {_n(g('new_received'))} + carried over {_n(g('carried_over'))} = {lhs} but handled {_n(g('total_handled'))} + carried forward {_n(g('carried_forward'))} = {rhs}",
+                        f"table 3 column {a}: new {n_new} + carried over {n_over} = {lhs} but handled {n_handled} + carried forward {n_fwd} = {rhs}",
                         {"applicant": a},
-                        g("total_handled").line if g("total_handled") else None,
+                        th.line if th else None,
                     )
                 )
         # (七) = sum of outcome rows
-        if outcomes and ("total_handled", a) in cells and all((r, a) in cells for r in outcomes):
-            if not any(_printed(g(r)) for r in outcomes):
+        if outcomes:
+            th = get(("total_handled", a))
+            if th is None:
+                continue
+            ov = [get((r, a)) for r in outcomes]
+            if any(v is None for v in ov):
+                continue
+            if all(v.value is None for v in ov):
                 continue  # the whole column is blank in the outcome rows: reported above
-            s = sum(_n(g(r)) for r in outcomes)
-            if _printed(g("total_handled")) or s:
-                if _n(g("total_handled")) != s:
+            s = sum([0 if v.value is None else v.value for v in ov])
+            thv = th.value
+            if thv is not None or s:
+                n_th = 0 if thv is None else thv
+                if n_th != s:
                     out.append(
                         Problem(
                             "t3_outcome_sum",
                             "warning",
-                            f"table 3 column {a}: total handled {_n(g('total_handled'))} != sum of outcome rows {s}",
+                            f"table 3 column {a}: total handled {n_th} != sum of outcome rows {s}",
                             {"row_code": "total_handled", "applicant": a},
-                            g("total_handled").line if g("total_handled") else None,
+                            th.line if th else None,
                         )
                     )
     return out

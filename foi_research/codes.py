@@ -103,6 +103,19 @@ def V(name: str) -> _Vocab:
     return vocab()[name]
 
 
+@functools.lru_cache(maxsize=None)
+def _could_match(name: str):
+    """A test that is False only when no code of vocabulary `name` can match a key (the key is no
+    code's exact label and holds none of their match strings): the matchers below skip their loop."""
+    items = V(name).items
+    exact = frozenset(e for c in items for e in c.exact)
+    subs = sorted({m for c in items for m in c.match}, key=len, reverse=True)
+    if not subs:
+        return exact.__contains__
+    rx = re.compile("|".join(re.escape(m) for m in subs)).search
+    return lambda key: key in exact or rx(key) is not None
+
+
 APPLICANTS = [c["code"] for c in raw()["applicants"]]
 REQUEST_ROWS = [c["code"] for c in raw()["request_rows"]]
 PROCEEDINGS = [c["code"] for c in raw()["proceedings"]]
@@ -121,17 +134,27 @@ PROACTIVE_LAYOUT: dict[str, dict[str, list[str]]] = {
 
 
 def rows_for_template(template: str) -> list[str]:
-    return [c.code for c in V("request_rows") if template in c.extra.get("templates", [])]
+    return list(_rows_for_template(template))
+
+
+@functools.lru_cache(maxsize=None)
+def _rows_for_template(template: str) -> tuple[str, ...]:
+    return tuple(c.code for c in V("request_rows") if template in c.extra.get("templates", []))
 
 
 def outcome_rows(template: str) -> list[str]:
     """Rows whose sum is total_handled in this template (the 2019 template prints (六) as one row,
     the 2021 template splits it into three)."""
-    return [
+    return list(_outcome_rows(template))
+
+
+@functools.lru_cache(maxsize=None)
+def _outcome_rows(template: str) -> tuple[str, ...]:
+    return tuple(
         c.code
         for c in V("request_rows")
         if template in c.extra.get("templates", []) and c.extra.get("role") in ("outcome", "outcome_total")
-    ]
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,6 +163,8 @@ def outcome_rows(template: str) -> list[str]:
 
 @functools.lru_cache(maxsize=8192)
 def match_applicant(key: str) -> str | None:
+    if not _could_match("applicants")(key):
+        return None
     for c in V("applicants"):
         if c.matches(key):
             return c.code
@@ -148,6 +173,8 @@ def match_applicant(key: str) -> str | None:
 
 @functools.lru_cache(maxsize=8192)
 def match_request_group(key: str) -> str | None:
+    if not _could_match("request_groups")(key):
+        return None
     for c in V("request_groups"):
         if c.matches(key):
             return c.code
@@ -159,6 +186,8 @@ def match_request_row(key: str, group: str | None) -> str | None:
     """Match a table-3 row label. Rows that belong to a group (不予公开 1-8, 无法提供 1-3, 不予处理
     1-5, 其他处理 1-3) are preferred when that group is the current one, so that '3.其他' under
     (六) becomes other_other and nothing else."""
+    if not _could_match("request_rows")(key):
+        return None
     rows = V("request_rows")
     if group:
         for c in rows:
@@ -175,6 +204,8 @@ def match_request_row(key: str, group: str | None) -> str | None:
 
 @functools.lru_cache(maxsize=8192)
 def match_proceeding(key: str) -> str | None:
+    if not _could_match("proceedings")(key):
+        return None
     for c in V("proceedings"):
         if c.matches(key):
             return c.code
@@ -183,6 +214,8 @@ def match_proceeding(key: str) -> str | None:
 
 @functools.lru_cache(maxsize=8192)
 def match_appeal_outcome(key: str) -> str | None:
+    if not _could_match("appeal_outcomes")(key):
+        return None
     for c in V("appeal_outcomes"):
         if c.matches(key):
             return c.code
@@ -191,6 +224,8 @@ def match_appeal_outcome(key: str) -> str | None:
 
 @functools.lru_cache(maxsize=8192)
 def match_proactive_item(key: str, section: str | None = None) -> str | None:
+    if not _could_match("proactive_items")(key):
+        return None
     for c in V("proactive_items"):
         if section and c.extra.get("section") != section:
             continue
@@ -201,6 +236,8 @@ def match_proactive_item(key: str, section: str | None = None) -> str | None:
 
 @functools.lru_cache(maxsize=8192)
 def match_proactive_measure(key: str) -> str | None:
+    if not _could_match("proactive_measures")(key):
+        return None
     for c in V("proactive_measures"):
         if c.matches(key):
             return c.code
@@ -213,6 +250,17 @@ def _legacy_table_index():
     for d in raw()["legacy_indicators"]:
         out.append((d["code"], tuple(d.get("table") or ()), tuple(d.get("not") or ()), d.get("parent")))
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=1)
+def _legacy_label_search():
+    labels = sorted({lbl for _, lbls, _, _ in _legacy_table_index() for lbl in lbls}, key=len, reverse=True)
+    if any(not lbl for lbl in labels):
+        return lambda key: True
+    if not labels:
+        return lambda key: False
+    rx = re.compile("|".join(re.escape(lbl) for lbl in labels)).search
+    return lambda key: rx(key) is not None
 
 
 LEGACY_TOP = [d["code"] for d in raw()["legacy_indicators"] if not d.get("parent")]
@@ -237,6 +285,8 @@ def match_legacy_label(key: str, section: str | None) -> str | None:
     """Match a label of the pre-2019 statistics table. `section` is the top-level indicator whose
     block the label sits in (received, completed, answered, reconsideration, litigation,
     complaint); labels that repeat across blocks (维持具体行政行为数, 其他情形数) resolve through it."""
+    if not _legacy_label_search()(key):
+        return None  # no label of the table is in the key: every hit is 0
     best = None
     for code, labels, veto, parent in _legacy_table_index():
         if any(v in key for v in veto):

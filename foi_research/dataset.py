@@ -20,8 +20,8 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from . import __version__
-from .parse import TABLES, Parsed
-from .schemas import frame, schema
+from .parse import TABLES, PackedParsed, Parsed
+from .schemas import frame, polars_schema, schema
 
 MANIFEST = "manifest.json"
 
@@ -68,11 +68,17 @@ class DatasetWriter:
     def add(self, parsed: Parsed) -> None:
         self._dedupe_ids(parsed)
         self.pending.append(parsed)
-        self.pending_rows += sum(len(parsed.rows(t)) for t in TABLES)
+        self.pending_rows += sum(_row_count(parsed, t) for t in TABLES)
         if len(self.pending) >= self.batch_files or self.pending_rows >= self.batch_rows:
             self.flush()
 
     def _dedupe_ids(self, parsed: Parsed) -> None:
+        packed = parsed.packed_columns("reports") if isinstance(parsed, PackedParsed) else None
+        if packed is not None and packed[1]:
+            ids = packed[1]["report_id"]
+            if self.ids.isdisjoint(ids) and len(set(ids)) == len(ids):
+                self.ids.update(ids)  # nothing to rename: the columns stay as they are
+                return
         ren = {}
         for r in parsed.reports:
             rid = r["report_id"]
@@ -127,7 +133,7 @@ class DatasetWriter:
             self.status_counts[s] = self.status_counts.get(s, 0) + 1
 
     def _frames(self, batch: list[Parsed]) -> dict[str, pl.DataFrame]:
-        return {t: frame(t, [row for p in batch for row in p.rows(t)]) for t in TABLES}
+        return {t: _frame(t, batch) for t in TABLES}
 
     def _invalid(self, frames: dict[str, pl.DataFrame]) -> set[str]:
         bad: set[str] = set()
@@ -204,6 +210,35 @@ class DatasetWriter:
         else:
             self.abort()
         return False
+
+
+def _row_count(p: Parsed, table: str) -> int:
+    return p.row_count(table) if isinstance(p, PackedParsed) else len(p.rows(table))
+
+
+def _frame(table: str, batch: list[Parsed]) -> pl.DataFrame:
+    """frame(table, every row of the batch), built from columns: those of packed results as
+    they came, the row dicts of the others read column by column. Whatever does not go through
+    strictly (a value of an unexpected type) is built by frame() from the rows, as always."""
+    sch = polars_schema(table)
+    data: dict[str, list] = {k: [] for k in sch}
+    for p in batch:
+        packed = p.packed_columns(table) if isinstance(p, PackedParsed) else None
+        if packed is not None:
+            n, cols = packed
+            for k, vals in data.items():
+                v = cols.get(k)
+                vals.extend(v if v is not None else [None] * n)
+        else:
+            rows = p.rows(table)
+            for k, vals in data.items():
+                vals.extend([r.get(k) for r in rows])
+    if not data or not next(iter(data.values())):
+        return frame(table, [])
+    try:
+        return pl.DataFrame(data, schema=sch, strict=True)
+    except Exception:
+        return frame(table, [row for p in batch for row in p.rows(table)])
 
 
 def _quarantine(p: Parsed, reason: str) -> None:

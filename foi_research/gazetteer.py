@@ -64,13 +64,58 @@ class Gazetteer:
         alts = sorted(names, key=len, reverse=True)
         self._rx = re.compile("|".join(re.escape(a) for a in alts))
 
+    def _county_shorts(self) -> dict[str, list[tuple[str, str]]]:
+        """city code -> [(county code, county name without its last character)] for the counties
+        of that city whose name ends in 区, 县, 市 or 旗 (and has at least three characters)."""
+        by_city = self.__dict__.get("_shorts_by_city")
+        if by_city is None:
+            by_city = {}
+            for c, (n, cc, _) in self.areas.items():
+                if len(n) >= 3 and n[-1] in "区县市旗":
+                    by_city.setdefault(cc, []).append((c, n[:-1]))
+            self._shorts_by_city = by_city
+        return by_city
+
     def find(self, text: str) -> list[tuple[str, str, str]]:
         """All division names in text, leftmost-longest: (name, level, code)."""
+        if len(text) <= 64:  # agency names: memoised
+            memo = self.__dict__.setdefault("_find_memo", {})
+            hit = memo.get(text)
+            if hit is None:
+                if len(memo) >= 8192:
+                    memo.clear()
+                hit = memo[text] = tuple(self._find(text))
+            return list(hit)
+        return self._find(text)
+
+    def _find(self, text: str) -> list[tuple[str, str, str]]:
         out = []
-        for m in self._rx.finditer(text):
-            for level, code in self.names[m.group(0)]:
-                out.append((m.group(0), level, code))
+        # the same scan as self._rx (alternatives longest first): at each position the longest
+        # name that starts there, then on after it; names are looked up by their first character
+        names = self.names
+        first = self._by_first()
+        i, n = 0, len(text)
+        while i < n:
+            for k in first.get(text[i], ()):
+                name = text[i : i + k]
+                if len(name) == k and name in names:
+                    for level, code in names[name]:
+                        out.append((name, level, code))
+                    i += k
+                    break
+            else:
+                i += 1
         return out
+
+    def _by_first(self) -> dict[str, tuple[int, ...]]:
+        """first character -> lengths of the names that start with it, longest first."""
+        idx = self.__dict__.get("_first_index")
+        if idx is None:
+            tmp: dict[str, set[int]] = {}
+            for name in self.names:
+                tmp.setdefault(name[0], set()).add(len(name))
+            idx = self._first_index = {c: tuple(sorted(ls, reverse=True)) for c, ls in tmp.items()}
+        return idx
 
     def chain(self, level: str, code: str) -> tuple[str | None, str | None, str | None]:
         if level == "province":
@@ -127,9 +172,7 @@ class Gazetteer:
         prov, city, county = self.chain(level, code)
         if county is None and city is not None:
             # a county named in short form inside a city's agency: 深圳市公安局龙华分局 -> 龙华区
-            shorts = [
-                (c, n[:-1]) for c, (n, cc, _) in self.areas.items() if cc == city and len(n) >= 3 and n[-1] in "区县市旗"
-            ]
+            shorts = self._county_shorts().get(city, ())
             rest = agency
             for nm in (self.cities[city][0], _CITY_SUFFIX.sub("", self.cities[city][0])):
                 rest = rest.replace(nm, "|")

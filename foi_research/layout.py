@@ -9,10 +9,11 @@ cell-per-line layout, where blank lines are separators and carry no information)
 """
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .normalize import Value, compact, label_key, parse_value
+from .normalize import _CACHE_MAX_LEN, Value, compact, label_key, parse_value
 from .readers import Cell, Row
 
 _TRAILING_NUMS = re.compile(
@@ -22,134 +23,213 @@ _ONLY_NUMS = re.compile(r"^\s*[+\-]?\d[\d,.]*(?:\s+[+\-]?\d[\d,.]*)+\s*$")
 _NOTES = re.compile(r"\([^()]*\)")
 _PIPE_ONLY = re.compile(r"^[\s|｜]*$")
 _SENTENCE = re.compile(r"[。;；!?！？]|[,，].*[,，]")
+_PIPES = re.compile(r"[|｜]")
+_NUM_START = re.compile(r"[+\-]?\d")
+_COMMA = re.compile(r"[,，]")
+# a label (see tables.is_label) is a text cell whose key is short and not a sentence
+_LABEL_SENT = re.compile(r"[。;!?]|,.*,.*,")
 
 
 @dataclass(slots=True)
 class Item:
-    cell: Cell
-    row: int  # index of the logical row in the stream
-    multi: bool  # True when the row holds several cells (positions matter)
+    """One cell of the stream. It carries its cell's raw text, normalised text and source line
+    itself (`item.cell` is the item), so a text line's cells need no Cell objects of their own."""
+
+    raw: str
+    norm: str
     value: Value
     key: str  # label key for text cells ('' for values)
+    # derived from value and key (see _info)
+    is_text: bool = field(compare=False, repr=False)
+    is_number: bool = field(compare=False, repr=False)
+    label: bool = field(compare=False, repr=False)  # tables.is_label
+    line: int
+    row: int  # index of the logical row in the stream
+    multi: bool  # True when the row holds several cells (positions matter)
 
     @property
-    def is_text(self) -> bool:
-        return self.value.kind == "text"
+    def cell(self) -> "Item":
+        return self
 
-    @property
-    def is_number(self) -> bool:
-        return self.value.kind == "number"
 
-    @property
-    def raw(self) -> str:
-        return self.cell.raw
+def _starts_number(norm: str) -> bool:
+    """What _ONLY_NUMS needs first: optional whitespace, then a sign or a digit."""
+    s = norm.lstrip()
+    return bool(s) and (s[0] in "+-" or s[0].isdecimal())
 
-    @property
-    def line(self) -> int:
-        return self.cell.line
+
+def _split_text(raw: str, norm: str) -> tuple[tuple[str, str], ...] | None:
+    """Cells of a text line as (raw, norm) pairs; None when the line is one cell."""
+    if "\t" in raw:
+        rs, ns = raw.split("\t"), norm.split("\t")
+    elif "|" in norm:
+        rs = _PIPES.split(raw)
+        ns = norm.split("|")
+    elif _starts_number(norm) and _ONLY_NUMS.match(norm):
+        # a row of values only, as PDF text prints it: '0 0 0 0 0 0 0'
+        return tuple([(t, t) for t in norm.split()])
+    else:
+        s = norm.strip()
+        # the pattern ends in a digit, ',', '.' or a unit (万元 万 元 件 个 项 条)
+        m = _TRAILING_NUMS.match(s) if s and (s[-1].isdecimal() or s[-1] in ",.元万件个项条") else None
+        if m:
+            # the label without its explanatory notes ('(区分处理的,只计这一情形,不计其他情形)')
+            core = _NOTES.sub("", m.group("label"))
+            if len(compact(core)) <= 40 and not _SENTENCE.search(core):
+                nums = m.group("nums").split()
+                # glue units printed apart from their number ('19.7 万')
+                merged: list[str] = []
+                for t in nums:
+                    if merged and not _NUM_START.match(t):
+                        merged[-1] += t
+                    else:
+                        merged.append(t)
+                if len(merged) >= 2 or (len(merged) == 1 and not _COMMA.search(core)):
+                    lab = m.group("label").strip()
+                    return tuple([(lab, lab)] + [(t, t) for t in merged])
+        return None
+    if len(rs) != len(ns):
+        rs = ns
+    return tuple([(r.strip(), n.strip()) for r, n in zip(rs, ns)])
+
+
+_split_text_cached = functools.lru_cache(maxsize=4096)(_split_text)
 
 
 def split_text_row(row: Row) -> list[Cell]:
     """Split a text line into cells: tabs, then pipes, then 'label 1 2 3' trailing numbers."""
     raw, norm, line = row.raw, row.norm, row.line
-    if "\t" in raw:
-        rs, ns = raw.split("\t"), norm.split("\t")
-    elif "|" in norm:
-        rs = re.split(r"[|｜]", raw)
-        ns = norm.split("|")
-    elif _ONLY_NUMS.match(norm):
-        # a row of values only, as PDF text prints it: '0 0 0 0 0 0 0'
-        toks = norm.split()
-        return [Cell(t, t, line) for t in toks]
+    if len(raw) <= _CACHE_MAX_LEN and len(norm) <= _CACHE_MAX_LEN:
+        parts = _split_text_cached(raw, norm)
     else:
-        m = _TRAILING_NUMS.match(norm.strip())
-        # the label without its explanatory notes ('(区分处理的,只计这一情形,不计其他情形)')
-        core = _NOTES.sub("", m.group("label")) if m else ""
-        if m and len(compact(core)) <= 40 and not _SENTENCE.search(core):
-            nums = m.group("nums").split()
-            # glue units printed apart from their number ('19.7 万')
-            merged: list[str] = []
-            for t in nums:
-                if merged and not re.match(r"[+\-]?\d", t):
-                    merged[-1] += t
-                else:
-                    merged.append(t)
-            if len(merged) >= 2 or (len(merged) == 1 and not re.search(r"[,，]", core)):
-                cells = [Cell(m.group("label").strip(), m.group("label").strip(), line)]
-                cells += [Cell(t, t, line) for t in merged]
-                return cells
+        parts = _split_text(raw, norm)
+    if parts is None:
         return [Cell(raw.strip(), norm.strip(), line)]
-    if len(rs) != len(ns):
-        rs = ns
-    return [Cell(r.strip(), n.strip(), line) for r, n in zip(rs, ns)]
+    return [Cell(r, n, line) for r, n in parts]
 
 
-def _mk(cell: Cell, row: int, multi: bool) -> Item:
-    v = parse_value(cell.norm)
-    return Item(cell, row, multi, v, label_key(cell.norm) if v.kind == "text" else "")
+def _info(norm: str) -> tuple[Value, str, bool, bool, bool]:
+    """(value, key, is_text, is_number, label) of a cell's normalised text."""
+    v = parse_value(norm)
+    if v.kind == "text":
+        k = label_key(norm)
+        return v, k, True, False, 0 < len(k) <= 48 and not _LABEL_SENT.search(k)
+    return v, "", False, v.kind == "number", False
+
+
+_info_cached = functools.lru_cache(maxsize=16384)(_info)
+
+
+def _cell_info(norm: str) -> tuple[Value, str, bool, bool, bool]:
+    return _info_cached(norm) if len(norm) <= _CACHE_MAX_LEN else _info(norm)
+
+
+def _mk(cell: Cell | Item, row: int, multi: bool) -> Item:
+    return Item(cell.raw, cell.norm, *_cell_info(cell.norm), cell.line, row, multi)
+
+
+def _text_row(raw: str, norm: str):
+    """How stream() reads a text line, from its text alone: None when the line is skipped (blank,
+    only pipes, no filled cell); else (cells as (raw, norm) pairs, index of the first filled cell,
+    first filled cell is text, multi, first filled cell short enough to continue a tab-led cell,
+    the items' leading fields (raw, norm, value, key, is_text, is_number, label) for every cell
+    when multi, else for the first filled cell)."""
+    if not norm.strip() or (("|" in norm or "｜" in norm) and _PIPE_ONLY.match(norm)):
+        return None  # blank, or only pipes (a line with text and no pipe is not pipes only)
+    parts = _split_text(raw, norm)
+    if parts is None:
+        parts = ((raw.strip(), norm.strip()),)
+    filled = [i for i, (_, n) in enumerate(parts) if n]
+    if not filled:
+        return None
+    f = filled[0]
+    fnorm = parts[f][1]
+    finfo = _cell_info(fnorm)
+    first_text = finfo[2]  # parse_value(fnorm).kind == "text"
+    # a row of several cells of which only the label is filled is a real table row of
+    # blank cells (' |  | 3.危及… |  |  | …'), not a label on a line of its own
+    multi = len(filled) > 1 or len(parts) >= 4 or (first_text and len(parts) >= 3 and parts[0][1] == fnorm)
+    if multi:
+        protos = tuple([(r, n, *_cell_info(n)) for r, n in parts])
+    else:
+        protos = ((parts[f][0], fnorm, *finfo),)
+    return parts, f, first_text, multi, len(compact(fnorm)) <= 30, protos
+
+
+# raw line -> (its norm, _text_row(raw, norm)): what stream() found for lines seen before
+_PLANS: dict[str, tuple] = {}
+_PLANS_MAX = 16384
 
 
 def stream(rows: list[Row]) -> list[Item]:
     """Flatten rows into items. Text lines that continue a tab-led cell (a line without a leading
     tab directly below a one-cell tab line, both non-numeric) are joined to that cell, as in
     '\\t本年新' / '公开数量'."""
-    tab_lines = sum(1 for r in rows if r.kind == "text" and r.raw.startswith("\t"))
-    nonempty = sum(1 for r in rows if r.norm.strip())
+    tab_lines = nonempty = 0
+    for r in rows:
+        if r.norm.strip():
+            nonempty += 1
+        if r.kind == "text" and r.raw.startswith("\t"):
+            tab_lines += 1
     tab_led = nonempty > 0 and tab_lines >= max(5, 0.2 * nonempty)
     items: list[Item] = []
+    append = items.append
     rowno = 0
     prev_single_tab: Item | None = None  # last item if it came from a one-cell tab-led line
+    plans = _PLANS
     for r in rows:
         if r.kind == "table":
             cells = [c for c in (r.cells or []) if not c.span]
-            if not any(c.norm for c in cells) and len(cells) < 5:
+            if len(cells) < 5 and not any(c.norm for c in cells):
                 prev_single_tab = None
                 continue  # an empty spacer row (a wide row of blank cells is data: kept)
-            multi = len(cells) > 1
-            if multi:
+            if len(cells) > 1:
                 for c in cells:
-                    items.append(_mk(c, rowno, True))
+                    append(_mk(c, rowno, True))
             else:
-                items.append(_mk(cells[0], rowno, False))
+                append(_mk(cells[0], rowno, False))
             rowno += 1
             prev_single_tab = None
             continue
-        if not r.norm.strip() or _PIPE_ONLY.match(r.norm):
+        raw, norm = r.raw, r.norm
+        hit = plans.get(raw)
+        if hit is not None and (hit[0] is norm or hit[0] == norm):
+            plan = hit[1]
+        else:
+            plan = _text_row(raw, norm)
+            if len(raw) <= _CACHE_MAX_LEN and len(norm) <= _CACHE_MAX_LEN:
+                if len(plans) >= _PLANS_MAX:
+                    plans.clear()
+                plans[raw] = (norm, plan)
+        if plan is None:
             prev_single_tab = None
             continue
-        cells = split_text_row(r)
-        filled = [c for c in cells if c.norm]
-        if not filled:
-            prev_single_tab = None
-            continue
-        first_text = parse_value(filled[0].norm).kind == "text"
-        # a row of several cells of which only the label is filled is a real table row of
-        # blank cells (' |  | 3.危及… |  |  | …'), not a label on a line of its own
-        multi = len(filled) > 1 or len(cells) >= 4 or (first_text and len(cells) >= 3 and cells[0].norm == filled[0].norm)
+        parts, f, first_text, multi, short, protos = plan
         if (
             tab_led
             and not multi
             and prev_single_tab is not None
-            and not r.raw.startswith("\t")
+            and not raw.startswith("\t")
             and first_text
             and prev_single_tab.is_text
-            and len(compact(filled[0].norm)) <= 30
+            and short
         ):
             # continuation of the previous tab-led cell
             c = prev_single_tab.cell
-            c.raw = c.raw + filled[0].raw
-            c.norm = c.norm + filled[0].norm
+            c.raw = c.raw + parts[f][0]
+            c.norm = c.norm + parts[f][1]
             items[-1] = _mk(c, prev_single_tab.row, False)
             prev_single_tab = items[-1]
             continue
+        line = r.line
         if multi:
-            for c in cells:
-                items.append(_mk(c, rowno, True))
+            for p in protos:
+                append(Item(*p, line, rowno, True))
             prev_single_tab = None
         else:
-            it = _mk(filled[0], rowno, False)
-            items.append(it)
-            prev_single_tab = it if r.raw.startswith("\t") else None
+            it = Item(*protos[0], line, rowno, False)
+            append(it)
+            prev_single_tab = it if raw.startswith("\t") else None
         rowno += 1
     return items
 
@@ -158,7 +238,7 @@ def stream(rows: list[Row]) -> list[Item]:
 # Collecting the values that belong to a label
 
 
-@dataclass
+@dataclass(slots=True)
 class Collected:
     items: list[Item] | None  # exactly n items (values or blanks) in column order, or None
     end: int  # index of the first item after what was consumed

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -63,9 +64,9 @@ def _clean_agency(s: str | None) -> str | None:
     if not s:
         return None
     s = META_PREFIX.sub("", compact(s))
-    s = re.sub(r"^[^\u4e00-\u9fff]+|[^\u4e00-\u9fff)）]+$", "", s)  # page chrome such as 'Page8-'
+    s = _CHROME.sub("", s)  # page chrome such as 'Page8-'
     s = s.strip("《》“”\"'()[]【】:：,，。 ")
-    s = re.sub(r"^(?:关于|现将|现公布|现发布|公布|发布)", "", s)
+    s = _LEAD_VERB.sub("", s)
     if len(s) < 2 or _BAD_AGENCY.search(s):
         return None
     if _PRONOUN_START.match(s) and not _starts_with_place(s):
@@ -74,6 +75,10 @@ def _clean_agency(s: str | None) -> str | None:
 
 
 _PRONOUN_START = re.compile(r"^(?:我|本|各|全|该|其)")
+_CHROME = re.compile(r"^[^\u4e00-\u9fff]+|[^\u4e00-\u9fff)）]+$")
+_LEAD_VERB = re.compile(r"^(?:关于|现将|现公布|现发布|公布|发布)")
+_TITLE_TAIL = re.compile(r"(?:政府信息公开|信息公开|政务公开)(?:工作)?$")
+_NOT_AGENCY_LINE = re.compile(r"[。;,:>|]")
 
 
 def _starts_with_place(s: str) -> bool:
@@ -81,6 +86,7 @@ def _starts_with_place(s: str) -> bool:
     return any(s[:k] in names for k in range(2, min(len(s), 8) + 1))
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_title(title: str) -> tuple[str | None, int | None]:
     """'临淄区人民政府办公室2023年政府信息公开工作年度报告' -> (临淄区人民政府办公室, 2023)."""
     s = compact(title)
@@ -90,7 +96,7 @@ def parse_title(title: str) -> tuple[str | None, int | None]:
         year = int(m.group(1))
         s = s[: m.start()] + s[m.end() :]
     s = _REPORT_WORDS.sub("", s)
-    s = re.sub(r"(?:政府信息公开|信息公开|政务公开)(?:工作)?$", "", s)
+    s = _TITLE_TAIL.sub("", s)
     return _clean_agency(s), year
 
 
@@ -117,7 +123,7 @@ def _find_title(rows: list[Row], limit: int = 30) -> tuple[int | None, str | Non
                     p = compact(rows[k].norm)
                     if not p:
                         continue
-                    if len(p) <= 40 and not re.search(r"[。;,:>|]", p) and not DATE_LINE.search(p) and _clean_agency(p):
+                    if len(p) <= 40 and not _NOT_AGENCY_LINE.search(p) and not DATE_LINE.search(p) and _clean_agency(p):
                         cand = (k, p + s)
                         agency = parse_title(p + s)[0]
                     break
@@ -127,7 +133,8 @@ def _find_title(rows: list[Row], limit: int = 30) -> tuple[int | None, str | Non
     return first if first else (None, None)
 
 
-def read_meta(rows: list[Row], date_idx: int | None = None) -> Meta:
+def read_meta(rows: list[Row], date_idx: int | None = None, body: str | None = None) -> Meta:
+    """`body`: "\\n".join of the norm of the text rows, when the caller has it already."""
     m = Meta()
     ti, title = _find_title(rows)
     if title:
@@ -156,12 +163,13 @@ def read_meta(rows: list[Row], date_idx: int | None = None) -> Meta:
             except ValueError:
                 pass
             break
-    body = "\n".join(r.norm for r in rows if r.kind == "text")
+    if body is None:
+        body = "\n".join(r.norm for r in rows if r.kind == "text")
     if m.published is None:
         # signature at the end: '2021年2月' or '2014年3月25日'
         tail = [r for r in rows[-120:] if r.kind == "text" and r.norm.strip()]
         for r in reversed(tail):
-            sm = _SIGNATURE.match(compact(r.norm))
+            sm = _SIGNATURE.match(compact(r.norm)) if "月" in r.norm else None  # the pattern needs 月
             if sm:
                 m.published_raw = compact(r.norm)
                 y, mo, d = sm.group(1), sm.group(2), sm.group(3)
@@ -192,16 +200,15 @@ def _full_name(agency: str, body: str) -> str:
     when the signature prints it so; '五常市民意乡' -> '五常市民意乡人民政府'. Only names of
     townships or names without an agency suffix are completed, with a county or city prefix
     found in the gazetteer and/or a government suffix."""
-    if not (_TOWNSHIP.search(agency) or not re.search(_AGENCY_SUFFIX + r"$", agency)):
+    if not (_TOWNSHIP.search(agency) or not _ENDS_AGENCY_SUFFIX.search(agency)):
         return agency
     if len(agency) < 2:
         return agency
     text = compact(body)
     best = agency
-    rx = re.compile(r"([\u4e00-\u9fff]{0,10})" + re.escape(agency) + r"(" + "|".join(_GOV_SUFFIX) + r")?")
     g = gazetteer()
-    for mt in rx.finditer(text):
-        prefix, suffix = mt.group(1), mt.group(2) or ""
+    for prefix, suffix in _full_name_matches(text, agency):
+        suffix = suffix or ""
         if agency.endswith(_GOV_SUFFIX):
             suffix = ""
         # keep only a prefix made of division names (县, 市, 区 …), read right to left
@@ -216,6 +223,59 @@ def _full_name(agency: str, body: str) -> str:
         if len(full) > len(best) and len(full) <= 32:
             best = full
     return best
+
+
+_ENDS_AGENCY_SUFFIX = re.compile(_AGENCY_SUFFIX + r"$")
+
+
+def _full_name_rx(agency: str) -> re.Pattern:
+    """The pattern _full_name_matches() follows (its reference: compiling it costs about a
+    millisecond, for its CJK character class)."""
+    return re.compile(r"([\u4e00-\u9fff]{0,10})" + re.escape(agency) + r"(" + "|".join(_GOV_SUFFIX) + r")?")
+
+
+def _full_name_matches(text: str, agency: str):
+    """(group 1, group 2) of each match of _full_name_rx(agency).finditer(text), without compiling
+    it: up to ten CJK characters (as many as fit), the agency, and optionally one of _GOV_SUFFIX
+    (the first that follows, in order)."""
+    n_a = len(agency)
+    if not n_a:
+        yield from ((m.group(1), m.group(2)) for m in _full_name_rx(agency).finditer(text))
+        return
+    occ = []  # every start of the agency in the text, overlapping ones included
+    q = text.find(agency)
+    while q >= 0:
+        occ.append(q)
+        q = text.find(agency, q + 1)
+    pos = qi = 0
+    while True:
+        while qi < len(occ) and occ[qi] < pos:
+            qi += 1
+        if qi == len(occ):
+            return
+        q0 = occ[qi]
+        # the leftmost start p: at p the CJK run (at most ten) must reach an occurrence; the
+        # greedy prefix takes the farthest one it reaches. p = q0 always matches (empty prefix).
+        for p in range(max(pos, q0 - 10), q0 + 1):
+            run = 0
+            while run < 10 and p + run < len(text) and "\u4e00" <= text[p + run] <= "\u9fff":
+                run += 1
+            best = None
+            for q in occ[qi:]:
+                if q > p + run:
+                    break
+                best = q
+            if best is not None:
+                break
+        end = best + n_a
+        suffix = None
+        for sfx in _GOV_SUFFIX:
+            if text.startswith(sfx, end):
+                suffix = sfx
+                end += len(sfx)
+                break
+        yield text[p:best], suffix
+        pos = end
 
 
 def _dedupe(found):
@@ -241,7 +301,8 @@ def _agency_from_body(body: str, rows: list[Row]) -> tuple[str | None, str | Non
             a = _clean_agency(mt.group("agency"))
             if a:
                 return a, "body"
-    mt = _THIS_REPORT_BY.search(compact(head))
+    chead = compact(head)
+    mt = _THIS_REPORT_BY.search(chead)
     if mt:
         a = _clean_agency(mt.group("agency"))
         if a:
@@ -249,7 +310,7 @@ def _agency_from_body(body: str, rows: list[Row]) -> tuple[str | None, str | Non
     sig = _agency_from_signature(rows)
     if sig:
         return sig, "signature"
-    mt = _COMPILED_BY.search(compact(head))
+    mt = _COMPILED_BY.search(chead)
     if mt:
         a = _clean_agency(mt.group("agency"))
         if a:
@@ -267,7 +328,7 @@ def _agency_from_signature(rows: list[Row]) -> str | None:
     """The agency signing the report: a name line right above the closing date."""
     tail = [r for r in rows[-120:] if r.kind == "text" and r.norm.strip()]
     for i in range(len(tail) - 1, 0, -1):
-        if _SIGNATURE.match(compact(tail[i].norm)):
+        if "月" in tail[i].norm and _SIGNATURE.match(compact(tail[i].norm)):
             name = compact(tail[i - 1].norm)
             if _SIG_AGENCY.match(name):
                 return _clean_agency(name)
@@ -277,12 +338,13 @@ def _agency_from_signature(rows: list[Row]) -> str | None:
 
 def _year_from_body(body: str, published: dt.date | None) -> tuple[int | None, str | None]:
     head = body[:8000]
+    chead = compact(head)
     for rx in (_PERIOD, _PERIOD2):
-        mt = rx.search(compact(head))
+        mt = rx.search(chead)
         if mt:
             return int(mt.group(1)), "period"
     for rx in (_YEAR_REPORT, _YEAR_THIS_REPORT):
-        mt = rx.search(compact(head))
+        mt = rx.search(chead)
         if mt:
             return int(mt.group(1)), "body"
     # the year the prose talks about: mentions at the start of a paragraph weigh more; years in

@@ -32,7 +32,7 @@ _SUBS = {
 _REQUEST_FAMILIES = {"received", "completed", "answered"}
 
 
-@dataclass
+@dataclass(slots=True)
 class Figure:
     indicator: str
     value: int
@@ -46,30 +46,59 @@ def _prose_lines(rows: list[Row]):
     count)."""
     excluded = False
     heading = ""
+    memo = _PROSE_ROWS
     for r in rows:
         if r.kind != "text":
             continue
-        s = compact(r.norm)
-        if not s:
-            continue
-        if "|" in s or "\t" in r.raw:
-            continue  # a table row, not prose
-        if _HEADING.match(s):
-            parts = re.split(r"[。:]", s, maxsplit=1)
-            heading = parts[0][:40]
-            excluded = bool(_EXCLUDE_HEADING.search(heading))
-            if len(parts) < 2 or not parts[1].strip("。:;, "):
+        norm = r.norm
+        info = memo.get(norm, memo)
+        if info is memo:
+            info = _prose_row(norm)
+            if len(norm) <= 1024:
+                if len(memo) >= 16384:
+                    memo.clear()
+                memo[norm] = info
+        if info is None or "\t" in r.raw:
+            continue  # empty, or a table row, not prose
+        s, head, excl, head_only, ok = info
+        if head is not None:
+            heading = head
+            excluded = excl
+            if head_only:
                 continue  # a heading and nothing else
-        if excluded:
-            continue
-        if len(s) < 8 or not (re.search(r"[,。;,:]", s) or _FIGURE.search(s)):
+        if excluded or not ok:
             continue
         yield r.line, s, heading
 
 
+def _prose_row(norm: str):
+    """What _prose_lines needs of a row's text: None for an empty row or a pipe table row, else
+    (compacted text, the heading it opens or None, heading excluded, heading and nothing else,
+    long enough and with punctuation or a figure)."""
+    s = compact(norm)
+    if not s or "|" in s:
+        return None
+    head = excl = head_only = None
+    if _HEADING.match(s):
+        parts = _HEADING_SPLIT.split(s, maxsplit=1)
+        head = parts[0][:40]
+        excl = bool(_EXCLUDE_HEADING.search(head))
+        head_only = len(parts) < 2 or not parts[1].strip("。:;, ")
+    ok = not (len(s) < 8 or not (_PUNCT.search(s) or _FIGURE.search(s)))
+    return s, head, excl, head_only, ok
+
+
+_PROSE_ROWS: dict = {}  # norm -> _prose_row(norm)
+
+
 _FIGURE = re.compile(r"\d+\s*[件宗项条次个起例]")
+_HEADING_SPLIT = re.compile(r"[。:]")
+_PUNCT = re.compile(r"[,。;,:]")
+_LIST_BEFORE = re.compile(r"[、和及与]$")
+_LIST_AFTER = re.compile(r"^\s*[、和及与]")
 _RELEVANT = re.compile(r"申请|复议|诉讼|办结|答复|公开|存在|机关|明确|维持|纠错|办理|收到|受理|接到|补充|途径")
 _HAS_FIGURE = re.compile(r"\d|没有|未|无")
+_DIGIT = re.compile(r"\d")
 
 
 @functools.lru_cache(maxsize=1)
@@ -77,41 +106,147 @@ def _rules():
     rules, zeros = codes.narrative_rules()
     parents = codes.legacy_parents()
     tail_only = {c for c, p in parents.items() if p in ("reconsideration", "litigation", "complaint")}
-    general = [(ind, rx, codes.legacy_family(ind) in _REQUEST_FAMILIES) for ind, rx in rules if ind not in tail_only]
-    return general, zeros
+    general = [(ind, rx, codes.legacy_family(ind) in _REQUEST_FAMILIES, _required(rx)) for ind, rx in rules if ind not in tail_only]
+    return general, [(rx, inds, _required(rx)) for rx, inds in zeros]
+
+
+def _required(rx: re.Pattern) -> tuple[frozenset[str], ...]:
+    """Necessary conditions for `rx` to match somewhere in a text, read from its parsed form:
+    for each element that every match contains (a literal, or a group or a branch of them), the
+    strings one of which the text must then hold. () when nothing is known (the rule is then
+    always tried)."""
+    try:
+        from re import _constants as C
+        from re import _parser as P
+
+        if rx.flags & re.IGNORECASE:
+            return ()
+        tree = P.parse(rx.pattern, rx.flags)
+        if tree.state.flags & re.IGNORECASE:
+            return ()
+        return tuple(frozenset(alts) for alts in _required_seq(list(tree), C))
+    except Exception:
+        return ()
+
+
+def _required_seq(seq: list, C) -> list[tuple[str, ...]]:
+    out = []
+    i = 0
+    while i < len(seq):
+        op, av = seq[i]
+        if op is C.LITERAL:
+            j, lit = i, ""
+            while j < len(seq) and seq[j][0] is C.LITERAL:
+                lit += chr(seq[j][1])
+                j += 1
+            out.append((lit,))
+            i = j
+            continue
+        alts = _required_one(op, av, C)
+        if alts:
+            out.append(alts)
+        i += 1
+    return out
+
+
+def _required_one(op, av, C) -> tuple[str, ...] | None:
+    """Strings one of which every match of the element (op, av) contains, or None."""
+    if op is C.SUBPATTERN:
+        if av[1] & re.IGNORECASE:
+            return None
+        req = _required_seq(list(av[3]), C)
+        return req[0] if req else None
+    if op is C.BRANCH:
+        out: list[str] = []
+        for alt in av[1]:
+            req = _required_seq(list(alt), C)
+            if not req:
+                return None
+            out.extend(req[0])
+        return tuple(dict.fromkeys(out))
+    if op in (C.MAX_REPEAT, C.MIN_REPEAT) and av[0] >= 1:
+        req = _required_seq(list(av[2]), C)
+        return req[0] if req else None
+    return None
+
+
+def _may_match(req: tuple[frozenset[str], ...], present: set[str]) -> bool:
+    """Whether a sentence holding the literals `present` (of _literals()) meets `req`."""
+    for alts in req:
+        if present.isdisjoint(alts):
+            return False
+    return True
+
+
+@functools.lru_cache(maxsize=1)
+def _literals() -> tuple[str, ...]:
+    """Every literal a rule requires (see _required)."""
+    rules, zeros = _rules()
+    reqs = [req for *_, req in rules] + [req for *_, req in zeros]
+    return tuple(sorted({lit for req in reqs for alts in req for lit in alts}))
+
+
+def _sentences(text: str, heading_requests: bool) -> tuple:
+    """What the rules find in a prose line, independent of the rest of the report: for each
+    sentence that may state a figure, (sentence, numeric hits, zero hits); numeric hits are
+    (indicator, every match as (start, end, number, text)) in rule order, zero hits are
+    (indicators, text) of the zero patterns that match."""
+    if not _RELEVANT.search(text) or not _HAS_FIGURE.search(text):
+        return ()
+    rules, zeros = _rules()
+    literals = _literals()
+    out = []
+    for sent in _SENTENCES.findall(text):
+        if not _HAS_FIGURE.search(sent) or not _RELEVANT.search(sent):
+            continue
+        about_requests = "申请" in sent or heading_requests
+        present = {lit for lit in literals if lit in sent}
+        hits = []
+        # every rule needs a number (N): a sentence without a digit can only state a zero
+        if _DIGIT.search(sent):
+            for ind, rx, request_family, req in rules:
+                if request_family and not about_requests:
+                    continue
+                if not _may_match(req, present):
+                    continue  # the sentence lacks a literal every match of the rule holds
+                ms = tuple((m.start(), m.end(), m.group("n"), m.group(0)) for m in rx.finditer(sent))
+                if ms:
+                    hits.append((ind, ms))
+        zs = []
+        for rx, inds, req in zeros:
+            m = rx.search(sent) if _may_match(req, present) else None
+            if m:
+                zs.append((inds, m.group(0)))
+        out.append((sent, tuple(hits), tuple(zs)))
+    return tuple(out)
+
+
+_sentences_cached = functools.lru_cache(maxsize=4096)(_sentences)
 
 
 def extract(rows: list[Row]) -> list[Figure]:
-    rules, zeros = _rules()
     found: dict[str, Figure] = {}
     for line, text, heading in _prose_lines(rows):
-        if not _RELEVANT.search(text) or not _HAS_FIGURE.search(text):
-            continue
-        for sent in _SENTENCES.findall(text):
-            if not _HAS_FIGURE.search(sent) or not _RELEVANT.search(sent):
-                continue
+        hr = "申请" in heading
+        plan = _sentences_cached(text, hr) if len(text) <= 1024 else _sentences(text, hr)
+        for sent, hits, zs in plan:
             numeric_hits: set[str] = set()
-            about_requests = "申请" in sent or "申请" in heading
-            for ind, rx, request_family in rules:
-                if request_family and not about_requests:
-                    continue
-                for m in rx.finditer(sent):
+            for ind, ms in hits:
+                for a, b, n, raw in ms:
                     numeric_hits.add(ind)
                     if ind in found:
                         break
-                    clause = _clause(sent, m.start(), m.end())
+                    clause = _clause(sent, a, b)
                     if ind == "received" and ("结转" in clause and "含" in clause):
                         continue  # a count that includes last year's carry-over is not 'received'
-                    found[ind] = Figure(ind, int(m.group("n")), m.group(0), line)
+                    found[ind] = Figure(ind, int(n), raw, line)
                     if ind in _PROCEEDING:
-                        _tail(sent, m, ind, found, line)
+                        _tail(sent, a, b, n, ind, found, line)
                     break
-            for rx, inds in zeros:
-                if not rx.search(sent):
-                    continue
+            for inds, raw in zs:
                 for ind in inds:
                     if ind not in found and ind not in numeric_hits:
-                        found[ind] = Figure(ind, 0, rx.search(sent).group(0), line)
+                        found[ind] = Figure(ind, 0, raw, line)
     return sorted(found.values(), key=lambda f: (f.line, codes.LEGACY_INDICATORS.index(f.indicator)))
 
 
@@ -122,17 +257,18 @@ def _clause(sent: str, a: int, b: int) -> str:
     return sent[lo:hi]
 
 
-def _tail(sent: str, m: re.Match, ind: str, found: dict, line: int) -> None:
-    """Outcomes that break down a review/litigation count: '行政复议4件,其中3件维持,1件尚未审结'."""
-    total = int(m.group("n"))
-    before = sent[max(0, m.start() - 3) : m.start()]
-    if re.search(r"[、和及与]$", before):
+def _tail(sent: str, start: int, end: int, n: str, ind: str, found: dict, line: int) -> None:
+    """Outcomes that break down a review/litigation count: '行政复议4件,其中3件维持,1件尚未审结'
+    (the count is sent[start:end], its number n)."""
+    total = int(n)
+    before = sent[max(0, start - 3) : start]
+    if _LIST_BEFORE.search(before):
         return  # the count is the second of a list: sub-counts cannot be attributed
-    rest = sent[m.end() :]
+    rest = sent[end:]
     other_proc = [p for p in _PROCEEDING.values() if p.search(rest)]
     cut = min((p.search(rest).start() for p in other_proc), default=len(rest))
     tail = rest[:cut]
-    if re.match(r"^\s*[、和及与]", tail):
+    if _LIST_AFTER.match(tail):
         return  # '行政复议2宗、行政诉讼1宗,其中…': the breakdown is shared
     got = {}
     for key, rx in _SUBS.items():

@@ -18,7 +18,9 @@ import unicodedata
 
 _TONE = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü"
 # pinyin with at least one tone mark, in parentheses right after a CJK character: 報(bào)
-_PINYIN_JUNK = re.compile(r"(?<=[\u3400-\u9fff])\((?=[a-z" + _TONE + r"]*[" + _TONE + r"])[a-z" + _TONE + r"]{1,7}\)")
+# (the "(" comes first so that a search jumps from one "(" to the next; the look-behind then
+# checks the character before it: the same matches as (?<=[\u3400-\u9fff])\(…)
+_PINYIN_JUNK = re.compile(r"\((?<=[\u3400-\u9fff]\()(?=[a-z" + _TONE + r"]*[" + _TONE + r"])[a-z" + _TONE + r"]{1,7}\)")
 _RESIDUE = re.compile(r"\[(?:image|bookmark|img|图片)[^\]]*\]", re.I)
 
 
@@ -29,13 +31,19 @@ def _t2s():
     return opencc.OpenCC("t2s")
 
 
+_CACHE_MAX_LEN = 256  # strings up to this length (labels, cells, lines) are memoised
+_NOT_CJK = re.compile(r"[^\u4e00-\u9fff]+")
+
+
 def looks_traditional(text: str, sample: int = 4000) -> bool:
     """True when converting to Simplified script changes a noticeable share of the characters."""
     s = text[:sample]
-    cjk = sum(1 for ch in s if "\u4e00" <= ch <= "\u9fff")
+    cjk = len(_NOT_CJK.sub("", s))
     if cjk < 20:
         return False
-    conv = _t2s().convert(s)
+    conv = _t2s_lines(s)
+    if conv == s:  # a Simplified document: nothing changes (the usual case, decided in C)
+        return False
     changed = sum(1 for a, b in zip(s, conv) if a != b)
     return changed >= max(8, cjk * 0.04)
 
@@ -44,9 +52,117 @@ def to_simplified(text: str) -> str:
     return _t2s().convert(text)
 
 
+# Line memos. OpenCC converts by longest dictionary match and no dictionary entry holds a line
+# break, NFKC leaves a line break alone, and the junk patterns of clean_text only cross a line
+# break when they remove it; so a text converted or cleaned as a whole equals its lines converted
+# or cleaned one by one (when the number of lines is kept). Repeated lines (the template's labels
+# and boilerplate) are then done once per process.
+_MEMO_MAX = 20_000
+_T2S_MEMO: dict[str, str] = {}
+_CLEAN_MEMO: dict[bool, dict[str, str]] = {False: {}, True: {}}
+
+
+def _t2s_lines(s: str) -> str:
+    """_t2s().convert(s), line by line through a memo."""
+    convs = _t2s_list(s.split("\n")) if "\x00" not in s else None
+    return "\n".join(convs) if convs is not None else _t2s().convert(s)
+
+
+def _t2s_list(lines: list[str]) -> list[str] | None:
+    """[_t2s().convert(x) for x in lines] (lines without a line break), through the memo of
+    _t2s_lines; None when that cannot be done line by line."""
+    memo = _T2S_MEMO
+    got = [memo.get(x) for x in lines]
+    if None not in got:
+        return got
+    try:
+        miss = list(dict.fromkeys([x for x, v in zip(lines, got) if v is None]))
+        conv = _t2s().convert("\n".join(miss)).split("\n")
+    except Exception:
+        return None
+    if len(conv) != len(miss):
+        return None
+    if len(memo) >= _MEMO_MAX:
+        memo.clear()
+    new = dict(zip(miss, conv))
+    for x, c in new.items():
+        if len(x) <= _CACHE_MAX_LEN:
+            memo[x] = c
+    return [new[x] if v is None else v for x, v in zip(lines, got)]
+
+
+def clean_lines(lines: list[str], traditional: bool = False) -> list[str]:
+    """[clean_text(x, traditional) for x in lines]: lines not seen before are cleaned together
+    in one pass, the others come from a memo."""
+    memo = _CLEAN_MEMO[bool(traditional)]
+    got = [memo.get(x) for x in lines]
+    if None not in got:
+        return got
+    miss = list(dict.fromkeys([x for x, v in zip(lines, got) if v is None]))
+    batch = [x for x in miss if "\n" not in x and "\x00" not in x]
+    new: dict[str, str] = {}
+    if batch:
+        try:
+            parts = _clean_text("\n".join(batch), traditional).split("\n")
+        except Exception:
+            parts = []
+        if len(parts) == len(batch):  # else junk spanning lines was removed: clean one by one
+            new = dict(zip(batch, parts))
+    for x in miss:
+        if x not in new:
+            new[x] = _clean_text(x, traditional)
+    if len(memo) >= _MEMO_MAX:
+        memo.clear()
+    for x, c in new.items():
+        if len(x) <= _CACHE_MAX_LEN:
+            memo[x] = c
+    return [new[x] if v is None else v for x, v in zip(lines, got)]
+
+
 def clean_text(text: str, traditional: bool = False) -> str:
     """Normalise a whole document (or line) for matching; keeps line structure intact."""
-    text = unicodedata.normalize("NFKC", text)
+    if len(text) <= _CACHE_MAX_LEN:
+        return _clean_text_cached(text, traditional)
+    return _clean_text(text, traditional)
+
+
+@functools.lru_cache(maxsize=1)
+def _nfkc_chars():
+    """Every BMP character that NFKC changes, with what it becomes, and a pattern finding them."""
+    table = {}
+    for o in range(0x80, 0x10000):
+        if 0xD800 <= o <= 0xDFFF:
+            continue
+        c = chr(o)
+        k = unicodedata.normalize("NFKC", c)
+        if k != c:
+            table[c] = k
+    # replacing one character after another equals replacing them all at once only when no
+    # replacement holds a replaced character (true: NFKC output never holds one)
+    if any(ch in table for k in table.values() for ch in k):  # pragma: no cover - defensive
+        raise RuntimeError("NFKC table: a replacement holds a replaced character")
+    return table, re.compile("[" + "".join(re.escape(c) for c in table) + "]")
+
+
+def nfkc(text: str) -> str:
+    """unicodedata.normalize("NFKC", text), faster on Chinese text: each character that NFKC
+    changes is replaced by its own NFKC form (full-width punctuation and digits mostly). That
+    keeps the compatibility decomposition of the text, so when the result is already normalised
+    it is the NFKC form of the text; otherwise the text is normalised as a whole."""
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    table, rx = _nfkc_chars()
+    # (each replacement is itself normalised: it holds none of the characters replaced)
+    t = text
+    for c in set(rx.findall(text)):
+        t = t.replace(c, table[c])
+    if unicodedata.is_normalized("NFKC", t):
+        return t
+    return unicodedata.normalize("NFKC", text)
+
+
+def _clean_text(text: str, traditional: bool = False) -> str:
+    text = nfkc(text)
     if traditional:
         text = to_simplified(text)
     if "(" in text:
@@ -54,6 +170,9 @@ def clean_text(text: str, traditional: bool = False) -> str:
     if "[" in text:
         text = _RESIDUE.sub("", text)
     return text
+
+
+_clean_text_cached = functools.lru_cache(maxsize=8192)(_clean_text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -75,16 +194,42 @@ _QUOTES = str.maketrans({"“": "", "”": "", '"': "", "‘": "", "’": "", "'
 
 def compact(s: str) -> str:
     """Remove all whitespace (spaced characters such as 自 然 人 become 自然人)."""
-    return _WS.sub("", s)
+    if " " not in s and s.isprintable():
+        # every character _WS removes is a space or not printable (str.isprintable() is False
+        # for the other whitespace, \u200b and \ufeff): nothing to remove
+        return s
+    if len(s) <= _CACHE_MAX_LEN:
+        return _compact_cached(s)
+    # a whole report's text is compacted by several readers: the last few are kept
+    for k, v in _LONG:
+        if k is s or k == s:
+            return v
+    v = _WS_SUB("", s)
+    _LONG.insert(0, (s, v))
+    del _LONG[4:]
+    return v
+
+
+_LONG: list[tuple[str, str]] = []
+
+_WS_SUB = _WS.sub
+_compact_cached = functools.lru_cache(maxsize=16384)(lambda s: _WS_SUB("", s))
+
+
+@functools.lru_cache(maxsize=16384)
+def _label_key(norm: str) -> str:
+    s = compact(norm).translate(_QUOTES)
+    s = _ORDINAL.sub("", s)
+    stripped = _PAREN_NOTE.sub("", s)
+    return stripped if stripped else s
 
 
 def label_key(norm: str) -> str:
     """The key a printed label is matched by: no whitespace, no quotes, no leading ordinal, no
     trailing explanatory note in parentheses (kept when the note is all there is)."""
-    s = compact(norm).translate(_QUOTES)
-    s = _ORDINAL.sub("", s)
-    stripped = _PAREN_NOTE.sub("", s)
-    return stripped if stripped else s
+    if len(norm) <= _CACHE_MAX_LEN:
+        return _label_key(norm)
+    return _label_key.__wrapped__(norm)
 
 
 # ---------------------------------------------------------------------------------------------

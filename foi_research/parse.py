@@ -6,6 +6,7 @@ parse_paths(paths) walks files and folders and yields those results, in parallel
 """
 from __future__ import annotations
 
+import gc
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -43,6 +44,81 @@ class Parsed:
         return getattr(self, table)
 
 
+class PackedParsed(Parsed):
+    """A Parsed held as columns: what parse_paths yields (and a worker process sends back: its
+    pickle is a fraction of that of the row dicts). The row lists (reports, requests, ...) are
+    rebuilt on first access, so it is used like any Parsed; DatasetWriter reads the columns
+    directly (packed_columns)."""
+
+    def __init__(self, parsed: Parsed):
+        self._cols: dict[str, tuple[int, dict[str, list]]] = {}
+        self._rows: dict[str, list[dict]] = {}
+        for t in TABLES:
+            rows = getattr(parsed, t)
+            packed = _pack(rows)
+            if packed is None:
+                self._rows[t] = rows
+            else:
+                self._cols[t] = packed
+
+    def packed_columns(self, table: str) -> tuple[int, dict[str, list]] | None:
+        """(number of rows, column -> values) while the table has not been turned into rows."""
+        return self._cols.get(table)
+
+    def row_count(self, table: str) -> int:
+        c = self._cols.get(table)
+        return c[0] if c is not None else len(self._rows[table])
+
+    def __eq__(self, other):
+        if not isinstance(other, Parsed):
+            return NotImplemented
+        return all(getattr(self, t) == getattr(other, t) for t in TABLES)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _pack(rows: list[dict]) -> tuple[int, dict[str, list]] | None:
+    """Columns of row dicts that all have the same keys (else None: kept as rows)."""
+    if not rows:
+        return 0, {}
+    keys = tuple(rows[0])
+    nk = len(keys)
+    for r in rows:
+        if len(r) != nk:
+            return None
+    try:
+        return len(rows), {k: [r[k] for r in rows] for k in keys}
+    except KeyError:
+        return None
+
+
+def _unpack(packed: tuple[int, dict[str, list]]) -> list[dict]:
+    n, cols = packed
+    if not cols:
+        return [{} for _ in range(n)]
+    keys = list(cols)
+    return [dict(zip(keys, vals)) for vals in zip(*cols.values())]
+
+
+def _table_property(table: str) -> property:
+    def get(self):
+        rows = self._rows.get(table)
+        if rows is None:
+            rows = self._rows[table] = _unpack(self._cols.pop(table))
+        return rows
+
+    def put(self, rows):
+        self._cols.pop(table, None)
+        self._rows[table] = rows
+
+    return property(get, put, doc=f"{table} rows (row dicts)")
+
+
+for _t in TABLES:
+    setattr(PackedParsed, _t, _table_property(_t))
+del _t
+
+
 def _q(report_id: str, p: Problem) -> dict:
     d = {
         "report_id": report_id,
@@ -66,6 +142,12 @@ def _q(report_id: str, p: Problem) -> dict:
 _MARK_2021 = re.compile(r"国办公开办函[〔\[(]?2021")
 _MARK_2019 = re.compile(r"国办公开办函[〔\[(]?2019")
 _STATS_HEADER = re.compile(r"统计表统计指标")  # the pre-2019 table's title and header, in compacted text
+# The same three searched in text that is not compacted: whitespace (what compact() removes) may
+# sit between any two characters. A search finds a match exactly when the compacted text has one.
+_W = r"[\s\u00a0\u3000\u200b\ufeff]*"
+_MARK_2021_WS = re.compile(_W.join("国办公开办函") + _W + r"(?:[〔\[(]" + _W + r")?" + _W.join("2021"))
+_MARK_2019_WS = re.compile(_W.join("国办公开办函") + _W + r"(?:[〔\[(]" + _W + r")?" + _W.join("2019"))
+_STATS_HEADER_WS = re.compile(_W.join("统计表统计指标"))
 # the statistics table's own title line ('附件:2018年度…工作情况统计表'), not an attachment file name
 _STATS_TITLE = re.compile(r"^(?:附件\d?[::])?[^,。:;]{0,30}工作情况统计表$")
 _ATTACHMENT = re.compile(r"[^\s,。]{0,40}统计表\.(?:docx?|xlsx?|pdf|wps|et)")
@@ -100,7 +182,8 @@ def parse_document(doc: Document, display_path: str | None = None) -> Parsed:
         out.reports.append(_report_row(rid, base, 0, None, "unknown", "failed"))
         out.quality.append(_q(rid, Problem("read_error", "error", f"{src}: {doc.fatal}")))
         return out
-    segs = _merge_repeats([s for s in split(doc) if s.kind == "report"])
+    metas: dict[int, object] = {}
+    segs = _merge_repeats([s for s in split(doc) if s.kind == "report"], metas)
     if not segs:
         rid = report_id_for(doc.path, 0)
         out.reports.append(_report_row(rid, base, 0, None, "unknown", "no_tables"))
@@ -109,7 +192,7 @@ def parse_document(doc: Document, display_path: str | None = None) -> Parsed:
     seen_ids: set[str] = set()
     for seg in segs:
         try:
-            _parse_segment(doc, seg, base, out, seen_ids)
+            _parse_segment(doc, seg, base, out, seen_ids, metas.get(id(seg)))
         except Exception as e:  # one broken report never stops the others
             first = next((r.line for r in seg.rows if r.norm.strip()), seg.rows[0].line if seg.rows else 0)
             rid = report_id_for(doc.path, first)
@@ -120,21 +203,27 @@ def parse_document(doc: Document, display_path: str | None = None) -> Parsed:
     return out
 
 
-def _merge_repeats(segs: list) -> list:
+def _merge_repeats(segs: list, metas: dict | None = None) -> list:
     """A report printed with a page title + date and then again with its own title + date is one
-    report: merge consecutive segments that name the same agency and year."""
+    report: merge consecutive segments that name the same agency and year. `metas` receives
+    id(segment) -> read_meta of each returned segment that was read here (not a merged one)."""
     if len(segs) < 2:
         return segs
     out = [segs[0]]
     prev = read_meta(segs[0].rows, segs[0].date_idx)
+    found = {id(segs[0]): prev}
     for s in segs[1:]:
         m = read_meta(s.rows, s.date_idx)
         if m.year is not None and m.year == prev.year and m.agency and m.agency == prev.agency:
             last = out[-1]
+            found.pop(id(last), None)
             out[-1] = type(last)(last.rows + s.rows, last.kind, last.title_idx, last.date_idx)
             continue
         out.append(s)
+        found[id(s)] = m
         prev = m
+    if metas is not None:
+        metas.update(found)
     return out
 
 
@@ -177,7 +266,8 @@ def _report_row(rid, base, line, meta, template, status, place=None) -> dict:
     return d
 
 
-def _parse_segment(doc: Document, seg, base: dict, out: Parsed, seen_ids: set[str]) -> None:
+def _parse_segment(doc: Document, seg, base: dict, out: Parsed, seen_ids: set[str], meta=None) -> None:
+    """Parse one report; `meta` is read_meta of the segment when already known."""
     rows = seg.rows
     first = next((r.line for r in rows if r.norm.strip()), rows[0].line if rows else 0)
     if seg.title_idx is not None:
@@ -186,8 +276,9 @@ def _parse_segment(doc: Document, seg, base: dict, out: Parsed, seen_ids: set[st
     if rid in seen_ids:
         rid = f"{rid}.{len(seen_ids)}"
     seen_ids.add(rid)
-    meta = read_meta(rows, seg.date_idx)
-    text = "\n".join(r.norm for r in rows if r.kind == "text")
+    text = "\n".join([r.norm for r in rows if r.kind == "text"])
+    if meta is None:
+        meta = read_meta(rows, seg.date_idx, text)
     problems: list[Problem] = []
 
     items = layout.stream(rows)
@@ -195,15 +286,15 @@ def _parse_segment(doc: Document, seg, base: dict, out: Parsed, seen_ids: set[st
     t3 = tables.read_t3(items)
     t4 = tables.read_t4(items, t3.end if t3.found else 0) if not (lg.found and not t3.found) else tables.T4()
 
-    marker = "2021" if _MARK_2021.search(compact(text)) else "2019" if _MARK_2019.search(compact(text)) else None
+    marker = "2021" if _MARK_2021_WS.search(text) else "2019" if _MARK_2019_WS.search(text) else None
     hint = t3.template_votes or (_year_template(meta.year) if meta.year and meta.year >= 2019 else None) or marker
     t2_end = t3.start if t3.found else (t4.start if t4.found else len(items))
     t2 = tables.read_t2(items, 0, t2_end, hint)
 
     # template
     stats_header = not lg.found and not t3.found and (
-        bool(_STATS_HEADER.search(compact("".join(r.norm for r in rows))))
-        or any(_STATS_TITLE.match(compact(r.norm)) for r in rows if r.kind == "text")
+        bool(_STATS_HEADER_WS.search("".join([r.norm for r in rows])))
+        or any(_STATS_TITLE.match(compact(r.norm)) for r in rows if r.kind == "text" and "表" in r.norm)
     )
     if stats_header:
         lg = tables.read_legacy(items, min_rows=1)
@@ -227,8 +318,7 @@ def _parse_segment(doc: Document, seg, base: dict, out: Parsed, seen_ids: set[st
             problems.append(
                 Problem("t3_second_table", "warning", f"a second table 3 starts at line {items[again].line}; only the first was read (two reports in one?)", line=items[again].line)
             )
-        for (row, app), v in t3.cells.items():
-            t3_rows.append((row, app, v))
+        t3_rows = list(t3.cells.items())
         if template == "2021" and all((r, a) in t3.cells for r in ("other_no_correction", "other_no_fee", "other_other") for a in t3.columns) and "other_total" not in t3.rows:
             for a in t3.columns:
                 parts = [t3.cells[(r, a)] for r in ("other_no_correction", "other_no_fee", "other_other")]
@@ -240,8 +330,9 @@ def _parse_segment(doc: Document, seg, base: dict, out: Parsed, seen_ids: set[st
                     {"report_id": rid, "row_code": "other_total", "applicant": a, "value": v.value, "raw": None, "line": None, "derived": True}
                 )
         problems += checks.check_t3(t3.cells, template, t3.columns)
-    for row, app, v in t3_rows:
-        out.requests.append({"report_id": rid, "row_code": row, "applicant": app, "value": v.value, "raw": v.raw, "line": v.line, "derived": False})
+    out.requests.extend(
+        [{"report_id": rid, "row_code": row, "applicant": app, "value": v.value, "raw": v.raw, "line": v.line, "derived": False} for (row, app), v in t3_rows]
+    )
 
     # ---- table 4
     if t4.found:
@@ -286,9 +377,22 @@ def _parse_segment(doc: Document, seg, base: dict, out: Parsed, seen_ids: set[st
     out.quality.extend(_q(rid, p) for p in problems)
 
 
+def _body_chars(rows, enough: int) -> int:
+    """Characters (without whitespace) of the text rows after the first two, counted up to
+    `enough` (only whether the body reaches it matters)."""
+    body = 0
+    for r in rows[2:]:
+        if r.kind == "text":
+            body += len(compact(r.norm))
+            if body >= enough:
+                break
+    return body
+
+
 def _status(template, t2, t3, t4, lg, rows, text) -> tuple[str, list[Problem]]:
+    """`text`: the report's text rows, joined by line breaks."""
     why: list[Problem] = []
-    body = sum(len(compact(r.norm)) for r in rows[2:] if r.kind == "text")
+    body = _body_chars(rows, 40)
     if template in ("2019", "2021"):
         if not (t2.found or t3.found or t4.found):
             if body < 40:
@@ -334,7 +438,8 @@ def _status(template, t2, t3, t4, lg, rows, text) -> tuple[str, list[Problem]]:
             return "partial", why
         return "ok", why
     # narrative or unknown
-    att = _ATTACHMENT.search(compact(text))
+    # the pattern holds 统计表. (compacting only removes whitespace)
+    att = _ATTACHMENT.search(compact(text)) if "统" in text and "." in text else None
     if body < 40:
         why.append(Problem("body_missing", "warning", "the report body is missing from the document: only its title and date are present"))
     elif att:
@@ -363,6 +468,19 @@ def iter_files(inputs: Iterable[str | os.PathLike]) -> Iterator[Path]:
 
 
 def parse_file(path: str | os.PathLike, display_path: str | None = None) -> Parsed:
+    # Parsing a file allocates many small objects (rows, cells, items) that die with it and
+    # creates no reference cycles worth chasing, so the cyclic garbage collector, which would
+    # otherwise run every few hundred allocations, is paused for the file.
+    if gc.isenabled():
+        gc.disable()
+        try:
+            return _parse_file(path, display_path)
+        finally:
+            gc.enable()
+    return _parse_file(path, display_path)
+
+
+def _parse_file(path: str | os.PathLike, display_path: str | None = None) -> Parsed:
     path = Path(path)
     try:
         doc = read(path)
@@ -385,7 +503,7 @@ def parse_file(path: str | os.PathLike, display_path: str | None = None) -> Pars
 
 
 def _parse_one(args: tuple[str, str | None]) -> Parsed:
-    return parse_file(args[0], args[1])
+    return PackedParsed(parse_file(args[0], args[1]))
 
 
 def parse_paths(

@@ -10,12 +10,13 @@ that cannot be read at all has no rows and `fatal` set to a message saying why a
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .normalize import clean_text, looks_traditional
+from .normalize import clean_lines, clean_text, looks_traditional
 
 TEXT_EXT = {".txt", ".text"}
 HTML_EXT = {".html", ".htm", ".shtml", ".xhtml", ".jhtml", ".asp", ".aspx", ".jsp", ".php"}
@@ -61,13 +62,18 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+
 _ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030", "big5": "big5hkscs"}
 
 
+_NOT_CTRL = bytes(b for b in range(256) if not (b < 9 or (13 < b < 32 and b != 27)))
+# the characters _plausible() rejects
+_IMPLAUSIBLE = re.compile("[^\u4e00-\u9fff\x20-\x7e\n\r\t\u3000\xa0\u3000-\u303f\uff00-\uffef\u2000-\u206f\xb7\xd7]+")
+
+
 def _looks_binary(data: bytes) -> bool:
     head = data[:4096]
     if not head:
         return False
     if head.startswith((b"%PDF", b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"\x89PNG", b"\xff\xd8\xff", b"GIF8")):
         return True
-    ctrl = sum(1 for b in head if b < 9 or (13 < b < 32 and b != 27))
+    ctrl = len(head.translate(None, _NOT_CTRL))  # bytes < 9 or 14..31 except 27
     return ctrl > len(head) * 0.05
 
 
@@ -110,7 +116,7 @@ def decode(data: bytes, declared: str | None = None) -> tuple[str, str]:
             except UnicodeDecodeError:
                 continue
             sample = t[:4000]
-            good = sum(1 for ch in sample if _plausible(ch))
+            good = len(_IMPLAUSIBLE.sub("", sample))  # characters that are _plausible()
             if sample and good / len(sample) > 0.97 and (best is None or good > best[0]):
                 best = (good, t, enc)
         if best:
@@ -145,7 +151,8 @@ def read(path: str | Path) -> Document:
     )  # anything else is tried as text (and detected as HTML/PDF/Word by its content)
     doc = Document(path=path, fmt=fmt)
     try:
-        data = path.read_bytes()
+        with open(path, "rb", buffering=0) as f:  # path.read_bytes(), unbuffered: fewer system calls
+            data = f.readall()
     except OSError as e:
         doc.fatal = f"cannot open the file ({e.strerror or e}); check the path and permissions"
         return doc
@@ -186,12 +193,16 @@ def _read_text(doc: Document, data: bytes) -> None:
     if "\x00" in text:
         raise ValueError("the text contains NUL bytes: it is binary or a mis-detected encoding")
     doc.traditional = looks_traditional(text)
-    norm = clean_text(text, doc.traditional)
     raw_lines = text.split("\n")
-    norm_lines = norm.split("\n")
-    if len(raw_lines) != len(norm_lines):  # normalisation never adds or removes newlines
-        norm_lines = [clean_text(x, doc.traditional) for x in raw_lines]
-    doc.rows = [Row(i, r, n) for i, (r, n) in enumerate(zip(raw_lines, norm_lines), start=1)]
+    try:
+        # the document cleaned line by line: what cleaning it whole and splitting it gives
+        norm_lines = clean_lines(raw_lines, doc.traditional)
+    except Exception:
+        norm = clean_text(text, doc.traditional)
+        norm_lines = norm.split("\n")
+        if len(raw_lines) != len(norm_lines):  # normalisation never adds or removes newlines
+            norm_lines = [clean_text(x, doc.traditional) for x in raw_lines]
+    doc.rows = list(map(Row, range(1, len(raw_lines) + 1), raw_lines, norm_lines))
 
 
 # --- HTML -------------------------------------------------------------------------------------
@@ -205,14 +216,36 @@ _HTML_WS = re.compile(r"[ \t\r\n]+")
 _SKIP = {"script", "style", "noscript", "head", "template", "svg", "iframe", "select", "option", "button", "textarea"}
 
 
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
+_CELL_WS = re.compile(r"[ \t\r\n\u00a0\u3000]+")
+
+
+@functools.lru_cache(maxsize=1)
+def _lxml():
+    """lxml's etree, an HTML parser and the compiled XPath expressions the reader uses. The
+    parser is lxml.html's without its per-element Python class lookup (only the plain element
+    API is used here); lxml.html.document_fromstring is reproduced in _read_html."""
+    from lxml import etree
+
+    return (
+        etree,
+        etree.HTMLParser(collect_ids=False),  # (no id table: ids are never looked up)
+        etree.XPath(".//table"),
+        etree.XPath(".//td|.//th"),
+        etree.XPath("./tr|./thead/tr|./tbody/tr|./tfoot/tr"),
+    )
+
+
 def _read_html(doc: Document, data: bytes) -> None:
-    import lxml.html
+    etree, parser, has_table, _, _ = _lxml()
 
     m = _META_CHARSET.search(data[:8192])
     text, enc = decode(data, m.group(1).decode("ascii", "ignore") if m else None)
     doc.encoding = enc
-    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
-    root = lxml.html.document_fromstring(text)
+    text = _XML_DECL.sub("", text)
+    root = etree.fromstring(text, parser)  # as lxml.html.document_fromstring
+    if root is None:
+        raise etree.ParserError("Document is empty")
     out: list[tuple[int, str, list[tuple[str, int, bool]] | None]] = []
     buf: list[str] = []
     buf_line = [0]
@@ -243,9 +276,9 @@ def _read_html(doc: Document, data: bytes) -> None:
         if tag in _SKIP:
             add(el.tail, line)
             return
-        if tag == "table" and not el.xpath(".//table") and _is_data_table(el):
+        if tag == "table" and not has_table(el) and _is_data_table(el, texts := {}):
             flush()
-            for cells in _html_table(el):
+            for cells in _html_table(el, texts):
                 out.append((cells[0][1] if cells else line, "", cells))
             add(el.tail, line)
             return
@@ -270,36 +303,66 @@ def _read_html(doc: Document, data: bytes) -> None:
         c[0] for _, _, cs in out if cs for c in cs[:3]
     )
     doc.traditional = looks_traditional(sample)
+    texts = []
+    for _, txt, cells in out:
+        if cells is None:
+            texts.append(txt)
+        else:
+            texts.extend([c[0] for c in cells])
+    norms = clean_lines(texts, doc.traditional)
     rows = []
+    k = 0
     for line, txt, cells in out:
         if cells is None:
-            rows.append(Row(line, txt, clean_text(txt, doc.traditional)))
+            rows.append(Row(line, txt, norms[k]))
+            k += 1
         else:
-            cs = [Cell(r, clean_text(r, doc.traditional).strip(), ln, span) for r, ln, span in cells]
-            rows.append(Row(line, "\t".join(c.raw for c in cs), "\t".join(c.norm for c in cs), cs, "table"))
+            m = k + len(cells)
+            ns = [x.strip() for x in norms[k:m]]
+            k = m
+            cs = [Cell(r, n, ln, span) for (r, ln, span), n in zip(cells, ns)]
+            rows.append(Row(line, "\t".join([c[0] for c in cells]), "\t".join(ns), cs, "table"))
     doc.rows = rows
 
 
-def _is_data_table(table) -> bool:
+def _is_data_table(table, texts: dict | None = None) -> bool:
     """A table used for page layout (one cell, or cells holding whole paragraphs) is read as
-    blocks of text, not as a grid."""
-    cells = table.xpath(".//td|.//th")
+    blocks of text, not as a grid. `texts` receives the text of every cell (for _html_table)."""
+    cells = _lxml()[3](table)
     if len(cells) < 2:
         return False
-    longest = max(len(_cell_text(c)) for c in cells)
+    if texts is None:
+        texts = {}
+    longest = 0
+    for c in cells:
+        t = texts[c] = _cell_text(c)
+        if len(t) > longest:
+            longest = len(t)
     return longest <= 400 or len(cells) > 20
 
 
 def _cell_text(td) -> str:
-    parts = []
-    for t in td.itertext():
-        parts.append(t)
-    return re.sub(r"[ \t\r\n\u00a0\u3000]+", " ", "".join(parts)).strip()
+    # the text serialisation of the cell is "".join(td.itertext()), built in C
+    text = _lxml()[0].tostring(td, method="text", encoding="unicode", with_tail=False)
+    if " " not in text and text.isprintable():
+        return text  # no whitespace at all (any other is not printable): nothing to change
+    return _CELL_WS.sub(" ", text).strip()
 
 
-def _html_table(table) -> list[list[tuple[str, int, bool]]]:
-    """Expand a table into a grid; merged cells become span placeholders."""
-    trs = table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")
+def _span(a: str, cap: int) -> int:
+    try:
+        n = max(1, int(a or 1))
+    except ValueError:
+        n = 1
+    return min(n, cap)
+
+
+def _html_table(table, texts: dict | None = None) -> list[list[tuple[str, int, bool]]]:
+    """Expand a table into a grid; merged cells become span placeholders. `texts`: cell texts
+    already read (by _is_data_table)."""
+    if texts is None:
+        texts = {}
+    trs = _lxml()[4](table)
     grid: list[list[tuple[str, int, bool]]] = []
     carry: dict[int, int] = {}  # column -> rows still covered by a rowspan from above
     for tr in trs:
@@ -311,30 +374,39 @@ def _html_table(table) -> list[list[tuple[str, int, bool]]]:
             nonlocal col
             while carry.get(col, 0) > 0:
                 row.append(("", line, True))
-                carry[col] -= 1
+                left = carry[col] - 1
+                if left:
+                    carry[col] = left
+                else:
+                    del carry[col]  # (a column no longer covered is dropped: same test)
                 col += 1
 
         for td in tr:
-            if not isinstance(td.tag, str) or td.tag.lower() not in ("td", "th"):
+            tag = td.tag
+            if tag != "td" and tag != "th" and (not isinstance(tag, str) or tag.lower() not in ("td", "th")):
                 continue
-            fill_carried()
-            try:
-                cs = max(1, int(td.get("colspan", "1") or 1))
-            except ValueError:
-                cs = 1
-            try:
-                rs = max(1, int(td.get("rowspan", "1") or 1))
-            except ValueError:
-                rs = 1
-            cs, rs = min(cs, 50), min(rs, 200)
-            row.append((_cell_text(td), td.sourceline or line, False))
-            for k in range(cs):
-                if k:
-                    row.append(("", td.sourceline or line, True))
+            if carry:
+                fill_carried()
+            # min(max(1, int(td.get("colspan", "1") or 1)), 50), the absent attribute first
+            a = td.get("colspan")
+            cs = 1 if a is None else _span(a, 50)
+            a = td.get("rowspan")
+            rs = 1 if a is None else _span(a, 200)
+            txt = texts.get(td)
+            tdline = td.sourceline or line
+            row.append((_cell_text(td) if txt is None else txt, tdline, False))
+            if cs == 1:
                 if rs > 1:
-                    carry[col + k] = rs - 1
+                    carry[col] = rs - 1
+            else:
+                for k in range(cs):
+                    if k:
+                        row.append(("", tdline, True))
+                    if rs > 1:
+                        carry[col + k] = rs - 1
             col += cs
-        fill_carried()
+        if carry:
+            fill_carried()
         grid.append(row)
     return grid
 

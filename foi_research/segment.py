@@ -6,6 +6,7 @@ precede them and is not a report. A document without such title-and-date pairs i
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -32,6 +33,8 @@ class Segment:
 
 
 def is_title(norm: str) -> bool:
+    if "报" not in norm:  # every title ends in 报告 or 年报
+        return False
     s = META_PREFIX.sub("", compact(norm))
     if not (4 <= len(s) <= 90):
         return False
@@ -41,11 +44,19 @@ def is_title(norm: str) -> bool:
 
 
 def is_guide_title(norm: str) -> bool:
+    if "南" not in norm:  # 指南, possibly spaced
+        return False
     s = compact(norm)
     return len(s) <= 60 and "指南" in s and "报告" not in s and not _NOT_TITLE.search(s)
 
 
 def date_of(norm: str) -> tuple[int, int, int] | None:
+    if len(norm) <= 256:
+        return _date_of_cached(norm)
+    return _date_of(norm)
+
+
+def _date_of(norm: str) -> tuple[int, int, int] | None:
     m = DATE_LINE.search(norm)
     if not m:
         m = BARE_DATE.search(norm)
@@ -55,6 +66,9 @@ def date_of(norm: str) -> tuple[int, int, int] | None:
     if 1990 <= y <= 2100 and 1 <= mo <= 12 and 1 <= d <= 31:
         return y, mo, d
     return None
+
+
+_date_of_cached = functools.lru_cache(maxsize=8192)(_date_of)
 
 
 def _next_nonempty(rows: list[Row], i: int, k: int) -> list[int]:
@@ -91,9 +105,11 @@ def split(doc: Document) -> list[Segment]:
     rows = doc.rows
     starts: list[tuple[int, str, int]] = []  # (row index, kind, date row index)
     for i, r in enumerate(rows):
-        if r.kind != "text" or not r.norm.strip():
+        norm = r.norm
+        # a title holds 报 (报告, 年报), a guide's title 南 (指南): most lines are neither
+        if r.kind != "text" or ("报" not in norm and "南" not in norm) or not norm.strip():
             continue
-        kind = "report" if is_title(r.norm) else "guide" if is_guide_title(r.norm) else None
+        kind = "report" if is_title(norm) else "guide" if is_guide_title(norm) else None
         if kind is None:
             continue
         for j in _next_nonempty(rows, i, 3):

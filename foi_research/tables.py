@@ -8,6 +8,7 @@ problem says why.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -35,10 +36,11 @@ _SENT = re.compile(r"[。;!?]|,.*,.*,")
 _CN_NUM = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9", "十": "10"}
 _SECTION = re.compile(r"第二十条第?\(?([一二三四五六七八九十]{1,2})")
 _TOP_HEADING = re.compile(r"^[一二三四五六七八九十]{1,3}[、.]")
+_SECTION_END = re.compile(r"^[五六七]、")
 _UNIT_LABELS = frozenset({"件", "条", "次", "个", "人", "人次", "万元", "元", "项", "篇", "期", "份", "单位", "家", "宗"})
 
 
-@dataclass
+@dataclass(slots=True)
 class Val:
     value: int | float | None
     raw: str
@@ -56,7 +58,8 @@ class Problem:
 
 
 def is_label(it: Item) -> bool:
-    return it.is_text and 0 < len(it.key) <= 48 and not _SENT.search(it.key)
+    """A text cell whose key is short and not a sentence (computed once per item: Item.label)."""
+    return it.label
 
 
 _ORD = re.compile(r"^(?:[一二三四五六七八九十]{1,3}[、.,:]|\([一二三四五六七八九十\d]{1,3}\)|\d{1,2}[、.,)](?!\d)|第[一二三四五六七八九十]+)")
@@ -70,13 +73,13 @@ def skip_continuations(items: list[Item], j: int, same, unknown) -> int:
     k = j
     while k + 1 < len(items):
         nxt = items[k + 1]
-        if not (nxt.is_text and is_label(nxt)):
+        if not (nxt.is_text and nxt.label):
             break
         if not items[j].multi and nxt.multi:
             break
         if items[j].multi and nxt.row != items[j].row:
             break
-        if _ORD.match(compact(nxt.cell.norm)) or len(nxt.key) > 30:
+        if _flags(nxt.norm)[2] or len(nxt.key) > 30:
             break
         if not (same(nxt.key) or unknown(nxt.key)):
             break
@@ -84,19 +87,24 @@ def skip_continuations(items: list[Item], j: int, same, unknown) -> int:
     return k
 
 
+def _label_follows(items: list[Item], j: int) -> bool:
+    """Whether skip_continuations(items, j, …) can go past j: only onto a label cell."""
+    return j + 1 < len(items) and items[j + 1].label
+
+
 def _val_of(it: Item, integer: bool = True) -> tuple[Val, str | None]:
     v = it.value
-    if v.kind == "blank":
-        return Val(None, it.raw, it.line, v.unit), None
-    if v.kind != "number":
-        return Val(None, it.raw, it.line), f"cell '{it.raw}' is not a number"
-    x = v.value
-    if integer:
-        if isinstance(x, float):
+    kind = v.kind
+    if kind == "number":
+        x = v.value
+        if integer and isinstance(x, float):
             if not x.is_integer():
                 return Val(None, it.raw, it.line, v.unit), f"cell '{it.raw}' is not a whole number"
             x = int(x)
-    return Val(x, it.raw, it.line, v.unit), None
+        return Val(x, it.raw, it.line, v.unit), None
+    if kind == "blank":
+        return Val(None, it.raw, it.line, v.unit), None
+    return Val(None, it.raw, it.line), f"cell '{it.raw}' is not a number"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -138,21 +146,50 @@ def _row_total_ok(vals: list[Item]) -> bool:
 def find_t3(items: list[Item], start: int = 0) -> int:
     """Index of the first table-3 row label. Normally 一、本年新收…; an excerpt that starts in the
     middle of table 3 starts at its first row label that is followed by seven values."""
+    row_code = _row_code
     for j in range(start, len(items)):
         it = items[j]
-        if is_label(it) and match_request_row(it.key, None) == "new_received":
+        if it.label and row_code(it.key) == "new_received":
             return j
+    candidate = _t3_candidate
     for j in range(start, len(items)):
         it = items[j]
-        if not is_label(it) or match_legacy_label(it.key, None) is not None:
-            continue
-        code = match_request_row(it.key, None) or (match_request_row(it.key, "other") if it.key == "其他" else None)
-        if code is None or code == "total_handled" and it.key in ("总计", "合计"):
+        if not it.label or candidate(it.key) is None:
             continue
         col = collect(items, j, len(APPLICANTS))
         if col.items is not None and all(v.value.kind == "number" for v in col.items):
             return j
     return -1
+
+
+@functools.lru_cache(maxsize=16384)
+def _row_code(key: str) -> str | None:
+    """match_request_row(key, None), looked up by the key alone."""
+    return match_request_row(key, None)
+
+
+@functools.lru_cache(maxsize=16384)
+def _t3_candidate(key: str) -> str | None:
+    """The table-3 row a label may start an excerpt of table 3 with (find_t3): not a label of
+    the pre-2019 table, a table-3 row (其他 as the row of (六)), not a bare 总计/合计."""
+    if _legacy_code(key) is not None:
+        return None
+    code = match_request_row(key, None) or (match_request_row(key, "other") if key == "其他" else None)
+    if code is None or code == "total_handled" and key in ("总计", "合计"):
+        return None
+    return code
+
+
+@functools.lru_cache(maxsize=16384)
+def _legacy_code(key: str) -> str | None:
+    """match_legacy_label(key, None), looked up by the key alone."""
+    return match_legacy_label(key, None)
+
+
+@functools.lru_cache(maxsize=16384)
+def _legacy_code_received(key: str) -> str | None:
+    """match_legacy_label(key, "received"), looked up by the key alone."""
+    return match_legacy_label(key, "received")
 
 
 def _is_t4_start(items: list[Item], j: int) -> bool:
@@ -169,8 +206,25 @@ def _is_t4_start(items: list[Item], j: int) -> bool:
 
 
 def _ends_section(it: Item) -> bool:
-    k = compact(it.cell.norm)
-    return bool(re.match(r"^[五六七]、", k)) or "存在的主要问题" in k or "其他需要报告" in k
+    return _flags(it.norm)[0]
+
+
+def _norm_flags(norm: str) -> tuple[bool, bool, bool]:
+    """Of a cell's compacted text: (it ends table 3's section, it is a top-level heading 一、,
+    it starts with an ordinal (_ORD))."""
+    k = compact(norm)
+    return (
+        bool(_SECTION_END.match(k)) or "存在的主要问题" in k or "其他需要报告" in k,
+        bool(_TOP_HEADING.match(k)),
+        bool(_ORD.match(k)),
+    )
+
+
+_norm_flags_cached = functools.lru_cache(maxsize=16384)(_norm_flags)
+
+
+def _flags(norm: str) -> tuple[bool, bool, bool]:
+    return _norm_flags_cached(norm) if len(norm) <= 256 else _norm_flags(norm)
 
 
 def read_t3(items: list[Item]) -> T3:
@@ -206,7 +260,7 @@ def read_t3(items: list[Item]) -> T3:
                 orphan.append(it)
             j += 1
             continue
-        if not is_label(it):
+        if not it.label:
             if _SENT.search(it.key) and t.rows:
                 break  # prose after the table
             j += 1
@@ -218,8 +272,8 @@ def read_t3(items: list[Item]) -> T3:
         if code is None and grp is None:
             # a label cut in two ('(一)予' / '以公开'): try it joined with the next label cell
             nxt = items[j + 1] if j + 1 < len(items) else None
-            if nxt is not None and is_label(nxt) and nxt.multi == it.multi and not _ORD.match(compact(nxt.cell.norm)):
-                joined = label_key(it.cell.norm + nxt.cell.norm)
+            if nxt is not None and nxt.label and nxt.multi == it.multi and not _flags(nxt.norm)[2]:
+                joined = label_key(it.norm + nxt.norm)
                 code, grp = match_request_row(joined, group), match_request_group(joined)
                 if code is not None or grp is not None:
                     j += 1
@@ -267,7 +321,7 @@ def read_t3(items: list[Item]) -> T3:
         if code == "other_total":
             t.other_total_row = True
         g0 = group
-        jl = skip_continuations(
+        jl = j if not _label_follows(items, j) else skip_continuations(
             items,
             j,
             same=lambda k, c=code: match_request_row(k, g0) == c,
@@ -341,7 +395,7 @@ def read_t4(items: list[Item], start: int = 0) -> T4:
         if _is_t4_start(items, j):
             # a header of outcome labels must follow
             window = items[j + 1 : j + 40]
-            outcomes = {match_appeal_outcome(w.key) for w in window if w.is_text and is_label(w) and len(w.key) <= 8}
+            outcomes = {match_appeal_outcome(w.key) for w in window if w.is_text and w.label and len(w.key) <= 8}
             split_litigation = any(w.is_text and ("复议后起诉" in w.key or "未经复议" in w.key) for w in window[:12])
             if len(outcomes - {None}) >= 2 or split_litigation or "复议后起诉" in items[j].key:
                 j0 = j
@@ -360,7 +414,7 @@ def read_t4(items: list[Item], start: int = 0) -> T4:
         grp = items[k:grp_end]
         if any(g.is_text for g in grp):
             for g in grp:
-                o = match_appeal_outcome(g.key) if g.is_text and is_label(g) else None
+                o = match_appeal_outcome(g.key) if g.is_text and g.label else None
                 if o:
                     order.append(o)
             k = grp_end
@@ -502,13 +556,14 @@ def read_t2(items: list[Item], start: int, end: int, template_hint: str | None) 
         if not it.is_text:
             j += 1
             continue
-        keyc = compact(it.cell.norm)
-        if "第二十条" in keyc:
+        norm = it.norm
+        keyc = compact(norm) if "条" in norm else None
+        if keyc is not None and "第二十条" in keyc:
             # the section numeral may sit in the next cell of the same row
             txt = keyc
             k = j + 1
             while k < end and items[k].row == it.row and items[k].is_text:
-                txt += compact(items[k].cell.norm)
+                txt += compact(items[k].norm)
                 k += 1
             m = _SECTION.search(txt)
             if m:
@@ -519,13 +574,15 @@ def read_t2(items: list[Item], start: int, end: int, template_hint: str | None) 
                     t.start = j
             j += 1
             continue
-        if section is None or not is_label(it):
+        if section is None or not it.label:
             j += 1
             continue
         item = match_proactive_item(it.key, section)
         if item is None:
             m = match_proactive_measure(it.key)
             if m:
+                if keyc is None:
+                    keyc = compact(norm)
                 measures.append(m)
                 if "万元" in keyc:
                     header_unit = "wan_yuan"
@@ -556,7 +613,7 @@ def read_t2(items: list[Item], start: int, end: int, template_hint: str | None) 
             t.votes[sec_template] = t.votes.get(sec_template, 0) + 1
         t.sections[section] = tmpl
         sec = section
-        jl = skip_continuations(
+        jl = j if not _label_follows(items, j) else skip_continuations(
             items,
             j,
             same=lambda k, c=item, sec=sec: match_proactive_item(k, sec) == c,
@@ -626,8 +683,8 @@ def find_legacy(items: list[Item], min_rows: int = 2) -> int:
     first = -1
     seen: set[str] = set()
     for j, it in enumerate(items):
-        if is_label(it) and len(it.key) <= 16:
-            c = match_legacy_label(it.key, "received" if first >= 0 else None)
+        if it.label and len(it.key) <= 16:
+            c = _legacy_code_received(it.key) if first >= 0 else _legacy_code(it.key)
             if c is None:
                 continue
             if c == "received" and first < 0:
@@ -651,11 +708,10 @@ def read_legacy(items: list[Item], min_rows: int = 2) -> Legacy:
     j = first
     while j < len(items):
         it = items[j]
-        if not is_label(it):
+        if not it.label:
             j += 1
             continue
-        keyc = compact(it.cell.norm)
-        top = bool(_TOP_HEADING.match(keyc))
+        top = _flags(it.norm)[1]
         code = match_legacy_label(it.key, section)
         if code is None:
             if top:
@@ -666,7 +722,7 @@ def read_legacy(items: list[Item], min_rows: int = 2) -> Legacy:
         if codes.legacy_parents().get(code) is None:
             section = fam
         sec = section
-        jl = skip_continuations(
+        jl = j if not _label_follows(items, j) else skip_continuations(
             items, j, same=lambda k, c=code, sec=sec: match_legacy_label(k, sec) == c, unknown=lambda k, sec=sec: match_legacy_label(k, sec) is None and k not in _UNIT_LABELS
         )
         col = collect(items, jl, 1, skip_units=True)
@@ -688,7 +744,7 @@ def read_legacy(items: list[Item], min_rows: int = 2) -> Legacy:
     # a table that ends the document inside a section whose rows are incomplete was cut off
     if lg.values and not any(p.check == "legacy_truncated" for p in lg.problems):
         last_line = max(v.line for v in lg.values.values())
-        tail_text = [x for x in items if x.line > last_line and x.is_text and is_label(x)]
+        tail_text = [x for x in items if x.line > last_line and x.is_text and x.label]
         fam = legacy_family(max(lg.values, key=lambda c: lg.values[c].line))
         kids = [c for c, par in codes.legacy_parents().items() if par == fam]
         if not tail_text and kids and not all(k in lg.values for k in kids):
