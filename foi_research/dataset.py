@@ -19,7 +19,7 @@ import pandera.errors
 import polars as pl
 import pyarrow.parquet as pq
 
-from . import __version__
+from . import __version__, codes
 from .parse import TABLES, PackedParsed, Parsed
 from .schemas import frame, polars_schema, schema
 
@@ -251,6 +251,15 @@ def _quarantine(p: Parsed, reason: str) -> None:
                 r[k] = None
         if r.get("division_code") and not (len(r["division_code"]) == 6 and r["division_code"].isdigit()):
             r["division_code"] = None
+        # the columns that may not be null get a neutral value, so the failed row itself is valid
+        if not isinstance(r.get("source_line"), int) or r["source_line"] < 0:
+            r["source_line"] = 0
+        if r.get("template") not in codes.TEMPLATES:
+            r["template"] = "unknown"
+        if not r.get("source_format"):
+            r["source_format"] = Path(str(r.get("source_file") or "")).suffix.lstrip(".") or "txt"
+        if not r.get("source_file"):
+            r["source_file"] = "?"
         for t in ("requests", "appeals", "proactive", "legacy", "quality"):
             setattr(p, t, [x for x in p.rows(t) if x["report_id"] != rid])
         p.quality.append(

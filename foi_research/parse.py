@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import checks, codes, layout, narrative, tables
-from .codes import PROACTIVE_LAYOUT, outcome_rows, rows_for_template
+from .codes import PROACTIVE_LAYOUT
 from .gazetteer import gazetteer
 from .meta import read_meta
 from .normalize import compact

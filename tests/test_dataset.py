@@ -64,6 +64,21 @@ def test_rows_breaking_the_contract_are_quarantined_not_fatal(tmp_path):
     assert ds["requests"].filter(pl.col("report_id") == good.reports[0]["report_id"]).height > 0
 
 
+def test_a_report_row_with_a_required_field_missing_is_quarantined(tmp_path):
+    good = parse_file(_files()[1])
+    bad = parse_file(_files()[4])
+    bad.reports[0]["template"] = None  # a required column left empty, as a parser bug would
+    bad.reports[0]["source_line"] = -3
+    with DatasetWriter(tmp_path / "ds") as w:
+        w.add(bad)
+        w.add(good)
+    ds = read_dataset(tmp_path / "ds")
+    row = ds["reports"].filter(pl.col("report_id") == bad.reports[0]["report_id"]).row(0, named=True)
+    assert (row["status"], row["template"], row["source_line"]) == ("failed", "unknown", 0)
+    assert ds["quality"].filter(pl.col("report_id") == row["report_id"])["check"].to_list() == ["internal_error"]
+    assert ds["reports"].filter(pl.col("report_id") == good.reports[0]["report_id"])["status"].to_list() == ["ok"]
+
+
 def test_same_file_name_in_two_folders_gets_distinct_ids(tmp_path):
     src = _files()[1].read_bytes()
     for d in ("a", "b"):
