@@ -10,6 +10,7 @@ and of leading ordinals (一、 (三) 1.).
 from __future__ import annotations
 
 import functools
+import itertools
 import operator
 import re
 import unicodedata
@@ -51,17 +52,33 @@ def looks_traditional(text: str, sample: int = 4000) -> bool:
     cjk = _count_cjk(s)
     if cjk < 20:
         return False
-    conv = _t2s().convert(s)
+    need = max(8, cjk * 0.04)
+    convert = _t2s().convert
+    # OpenCC converts the text on either side of a line break independently (no dictionary
+    # entry holds one: see the line memo below), so the sample is converted in two parts, cut at
+    # a line break; a Traditional text has changed enough already in the first part, when that
+    # part keeps its length (then its positions are those of the whole)
+    k = s.find("\n", 400)
+    if 0 < k < len(s) - 400:
+        head = s[:k]
+        conv = convert(head)
+        if conv != head and len(conv) == k and _changed_at_least(head, conv, need):
+            return True
+        conv += convert(s[k:])
+    else:
+        conv = convert(s)
     if conv == s:  # a Simplified document: nothing changes (the usual case, decided in C)
         return False
-    # changed >= need, with changed the number of positions where zip(s, conv) differ; counted
-    # in C a chunk at a time, stopping once enough have changed (a Traditional text gets there
-    # in its first chunk)
-    need = max(8, cjk * 0.04)
+    return _changed_at_least(s, conv, need)
+
+
+def _changed_at_least(s: str, conv: str, need: float) -> bool:
+    """sum(1 for a, b in zip(s, conv) if a != b) >= need, counted in C a chunk at a time and
+    stopping once enough have changed (a Traditional text gets there in a few chunks)."""
     changed = 0
     ne = operator.ne
-    for i in range(0, min(len(s), len(conv)), 512):
-        changed += sum(map(ne, s[i : i + 512], conv[i : i + 512]))
+    for i in range(0, min(len(s), len(conv)), 128):
+        changed += sum(map(ne, s[i : i + 128], conv[i : i + 128]))
         if changed >= need:
             return True
     return False
@@ -85,10 +102,10 @@ def clean_lines(lines: list[str], traditional: bool = False) -> list[str]:
     """[clean_text(x, traditional) for x in lines]: lines not seen before are cleaned together
     in one pass, the others come from a memo."""
     memo = _CLEAN_MEMO[bool(traditional)]
-    got = [memo.get(x) for x in lines]
+    got = list(map(memo.get, lines))  # (the loops over every line run in C)
     if None not in got:
         return got
-    miss = list(dict.fromkeys([x for x, v in zip(lines, got) if v is None]))
+    miss = list(dict.fromkeys(itertools.compress(lines, map(operator.is_, got, itertools.repeat(None)))))
     batch = [x for x in miss if "\n" not in x and "\x00" not in x]
     new: dict[str, str] = {}
     if batch:
@@ -106,7 +123,8 @@ def clean_lines(lines: list[str], traditional: bool = False) -> list[str]:
     for x, c in new.items():
         if len(x) <= _CACHE_MAX_LEN:
             memo[x] = c
-    return [new[x] if v is None else v for x, v in zip(lines, got)]
+    # a line either missed (it is in new) or was found (it is not: new holds only misses)
+    return list(map(new.get, lines, got))
 
 
 def clean_text(text: str, traditional: bool = False) -> str:
