@@ -128,10 +128,24 @@ class Gazetteer:
     def place(self, agency: str | None, context: str = "") -> Place:
         if not agency:
             return Place()
+        # a place found without looking at the context depends on the agency alone: memoised
+        # (Place is frozen; the same agency recurs over the years and the reports of a file)
+        memo = self.__dict__.setdefault("_place_memo", {})
+        got = memo.get(agency)
+        if got is not None:
+            return got
         hits = self.find(agency)
         ambiguous = len({self.areas[c][0] for _, lv, c in hits if lv == "county"}) < len([1 for _, lv, _ in hits if lv == "county"])
         # the rest of the report only matters to tell apart places that share a name
-        ctx_hits = self.find(context[:4000]) if (context and (ambiguous or not hits)) else []
+        if ambiguous or not hits:
+            return self._place(agency, hits, self.find(context[:4000]) if context else [])
+        got = self._place(agency, hits, [])
+        if len(memo) >= 8192:
+            memo.clear()
+        memo[agency] = got
+        return got
+
+    def _place(self, agency: str, hits: list[tuple[str, str, str]], ctx_hits: list[tuple[str, str, str]]) -> Place:
         ctx_codes = {c for _, _, c in ctx_hits}
         named = {c for _, _, c in hits}
         best = None

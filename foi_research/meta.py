@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from .normalize import compact
 from .readers import Row
 from .gazetteer import gazetteer
-from .segment import DATE_LINE, META_PREFIX, date_of, is_title
+from .segment import DATE_LINE, date_of, is_title, strip_meta_prefix
 
 _REPORT_WORDS = re.compile(
     r"(?:(?<!人民)政府信息公开|政务公开|信息公开)?(?:工作)?(?:情况)?(?:的)?(?:年度报告|年度工作报告|工作报告|年报|报告)$|(?:(?<!人民)政府信息公开|信息公开)(?:工作)?$"
@@ -63,7 +63,7 @@ class Meta:
 def _clean_agency(s: str | None) -> str | None:
     if not s:
         return None
-    s = META_PREFIX.sub("", compact(s))
+    s = strip_meta_prefix(compact(s))
     s = _CHROME.sub("", s)  # page chrome such as 'Page8-'
     s = s.strip("《》“”\"'()[]【】:：,，。 ")
     s = _LEAD_VERB.sub("", s)
@@ -113,7 +113,7 @@ def _find_title(rows: list[Row], limit: int = 30) -> tuple[int | None, str | Non
         seen += 1
         if seen > limit:
             break
-        s = META_PREFIX.sub("", compact(r.norm))
+        s = strip_meta_prefix(compact(r.norm))
         if is_title(r.norm) or (s in ("年度报告", "工作年度报告") and i > 0):
             agency, year = parse_title(s)
             cand = (i, s)
@@ -163,12 +163,19 @@ def read_meta(rows: list[Row], date_idx: int | None = None, body: str | None = N
             except ValueError:
                 pass
             break
-    if body is None:
-        body = "\n".join(r.norm for r in rows if r.kind == "text")
+
+    def text_body() -> str:  # (built when first needed: most reports never need it)
+        nonlocal body
+        if body is None:
+            body = "\n".join(r.norm for r in rows if r.kind == "text")
+        return body
+
     if m.published is None:
-        # signature at the end: '2021年2月' or '2014年3月25日'
-        tail = [r for r in rows[-120:] if r.kind == "text" and r.norm.strip()]
-        for r in reversed(tail):
+        # signature at the end: '2021年2月' or '2014年3月25日'; the last non-empty text row of the
+        # last 120 rows that matches
+        for r in reversed(rows[-120:]):
+            if r.kind != "text" or not r.norm.strip():
+                continue
             sm = _SIGNATURE.match(compact(r.norm)) if "月" in r.norm else None  # the pattern needs 月
             if sm:
                 m.published_raw = compact(r.norm)
@@ -180,14 +187,14 @@ def read_meta(rows: list[Row], date_idx: int | None = None, body: str | None = N
                         pass
                 break
     if m.agency is None:
-        m.agency, m.agency_source = _agency_from_body(body, rows)
-    if m.agency:
-        full = _full_name(m.agency, body)
+        m.agency, m.agency_source = _agency_from_body(text_body(), rows)
+    if m.agency and _completable(m.agency):
+        full = _full_name(m.agency, text_body())
         if full != m.agency:
             m.agency = full
             m.agency_source = (m.agency_source or "") + "+full_name"
     if m.year is None:
-        m.year, m.year_source = _year_from_body(body, m.published)
+        m.year, m.year_source = _year_from_body(text_body(), m.published)
     return m
 
 
@@ -200,9 +207,7 @@ def _full_name(agency: str, body: str) -> str:
     when the signature prints it so; '五常市民意乡' -> '五常市民意乡人民政府'. Only names of
     townships or names without an agency suffix are completed, with a county or city prefix
     found in the gazetteer and/or a government suffix."""
-    if not (_TOWNSHIP.search(agency) or not _ENDS_AGENCY_SUFFIX.search(agency)):
-        return agency
-    if len(agency) < 2:
+    if not _completable(agency):
         return agency
     text = compact(body)
     best = agency
@@ -226,6 +231,11 @@ def _full_name(agency: str, body: str) -> str:
 
 
 _ENDS_AGENCY_SUFFIX = re.compile(_AGENCY_SUFFIX + r"$")
+
+
+def _completable(agency: str) -> bool:
+    """Whether _full_name may complete the name: a township's, or one without agency suffix."""
+    return bool(_TOWNSHIP.search(agency) or not _ENDS_AGENCY_SUFFIX.search(agency)) and len(agency) >= 2
 
 
 def _full_name_rx(agency: str) -> re.Pattern:

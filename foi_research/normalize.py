@@ -10,6 +10,8 @@ and of leading ordinals (一、 (三) 1.).
 from __future__ import annotations
 
 import functools
+import itertools
+import operator
 import re
 import unicodedata
 
@@ -32,73 +34,78 @@ def _t2s():
 
 
 _CACHE_MAX_LEN = 256  # strings up to this length (labels, cells, lines) are memoised
-_NOT_CJK = re.compile(r"[^\u4e00-\u9fff]+")
+# the high byte of a UTF-16 code unit of U+4E00..U+9FFF (surrogates, D8..DF, are not in it)
+_CJK_HIGH_BYTES = bytes(range(0x4E, 0xA0))
+
+
+def _count_cjk(s: str) -> int:
+    """The number of characters of s in U+4E00..U+9FFF, counted in C: the high bytes of its
+    UTF-16 code units that fall in 4E..9F (a character outside the BMP is two surrogates, whose
+    high bytes are D8..DF; a lone surrogate is passed through as one)."""
+    hi = s.encode("utf-16-le", "surrogatepass")[1::2]
+    return len(hi) - len(hi.translate(None, _CJK_HIGH_BYTES))
 
 
 def looks_traditional(text: str, sample: int = 4000) -> bool:
     """True when converting to Simplified script changes a noticeable share of the characters."""
     s = text[:sample]
-    cjk = len(_NOT_CJK.sub("", s))
+    cjk = _count_cjk(s)
     if cjk < 20:
         return False
-    conv = _t2s_lines(s)
+    need = max(8, cjk * 0.04)
+    convert = _t2s().convert
+    # OpenCC converts the text on either side of a line break independently (no dictionary
+    # entry holds one: see the line memo below), so the sample is converted in two parts, cut at
+    # a line break; a Traditional text has changed enough already in the first part, when that
+    # part keeps its length (then its positions are those of the whole)
+    k = s.find("\n", 400)
+    if 0 < k < len(s) - 400:
+        head = s[:k]
+        conv = convert(head)
+        if conv != head and len(conv) == k and _changed_at_least(head, conv, need):
+            return True
+        conv += convert(s[k:])
+    else:
+        conv = convert(s)
     if conv == s:  # a Simplified document: nothing changes (the usual case, decided in C)
         return False
-    changed = sum(1 for a, b in zip(s, conv) if a != b)
-    return changed >= max(8, cjk * 0.04)
+    return _changed_at_least(s, conv, need)
+
+
+def _changed_at_least(s: str, conv: str, need: float) -> bool:
+    """sum(1 for a, b in zip(s, conv) if a != b) >= need, counted in C a chunk at a time and
+    stopping once enough have changed (a Traditional text gets there in a few chunks)."""
+    changed = 0
+    ne = operator.ne
+    for i in range(0, min(len(s), len(conv)), 128):
+        changed += sum(map(ne, s[i : i + 128], conv[i : i + 128]))
+        if changed >= need:
+            return True
+    return False
 
 
 def to_simplified(text: str) -> str:
     return _t2s().convert(text)
 
 
-# Line memos. OpenCC converts by longest dictionary match and no dictionary entry holds a line
-# break, NFKC leaves a line break alone, and the junk patterns of clean_text only cross a line
-# break when they remove it; so a text converted or cleaned as a whole equals its lines converted
-# or cleaned one by one (when the number of lines is kept). Repeated lines (the template's labels
-# and boilerplate) are then done once per process.
+# Line memo. NFKC leaves a line break alone, OpenCC converts by longest dictionary match and no
+# dictionary entry holds a line break, and the junk patterns of clean_text only cross a line
+# break when they remove it; so a text cleaned as a whole equals its lines cleaned one by one
+# (when the number of lines is kept). Repeated lines (the template's labels and boilerplate) are
+# then done once per process. (looks_traditional converts its sample whole: OpenCC on a few
+# thousand characters is cheaper than looking its lines up in a memo.)
 _MEMO_MAX = 20_000
-_T2S_MEMO: dict[str, str] = {}
 _CLEAN_MEMO: dict[bool, dict[str, str]] = {False: {}, True: {}}
-
-
-def _t2s_lines(s: str) -> str:
-    """_t2s().convert(s), line by line through a memo."""
-    convs = _t2s_list(s.split("\n")) if "\x00" not in s else None
-    return "\n".join(convs) if convs is not None else _t2s().convert(s)
-
-
-def _t2s_list(lines: list[str]) -> list[str] | None:
-    """[_t2s().convert(x) for x in lines] (lines without a line break), through the memo of
-    _t2s_lines; None when that cannot be done line by line."""
-    memo = _T2S_MEMO
-    got = [memo.get(x) for x in lines]
-    if None not in got:
-        return got
-    try:
-        miss = list(dict.fromkeys([x for x, v in zip(lines, got) if v is None]))
-        conv = _t2s().convert("\n".join(miss)).split("\n")
-    except Exception:
-        return None
-    if len(conv) != len(miss):
-        return None
-    if len(memo) >= _MEMO_MAX:
-        memo.clear()
-    new = dict(zip(miss, conv))
-    for x, c in new.items():
-        if len(x) <= _CACHE_MAX_LEN:
-            memo[x] = c
-    return [new[x] if v is None else v for x, v in zip(lines, got)]
 
 
 def clean_lines(lines: list[str], traditional: bool = False) -> list[str]:
     """[clean_text(x, traditional) for x in lines]: lines not seen before are cleaned together
     in one pass, the others come from a memo."""
     memo = _CLEAN_MEMO[bool(traditional)]
-    got = [memo.get(x) for x in lines]
+    got = list(map(memo.get, lines))  # (the loops over every line run in C)
     if None not in got:
         return got
-    miss = list(dict.fromkeys([x for x, v in zip(lines, got) if v is None]))
+    miss = list(dict.fromkeys(itertools.compress(lines, map(operator.is_, got, itertools.repeat(None)))))
     batch = [x for x in miss if "\n" not in x and "\x00" not in x]
     new: dict[str, str] = {}
     if batch:
@@ -116,7 +123,8 @@ def clean_lines(lines: list[str], traditional: bool = False) -> list[str]:
     for x, c in new.items():
         if len(x) <= _CACHE_MAX_LEN:
             memo[x] = c
-    return [new[x] if v is None else v for x, v in zip(lines, got)]
+    # a line either missed (it is in new) or was found (it is not: new holds only misses)
+    return list(map(new.get, lines, got))
 
 
 def clean_text(text: str, traditional: bool = False) -> str:

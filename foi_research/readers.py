@@ -304,24 +304,30 @@ def _read_html(doc: Document, data: bytes) -> None:
     )
     doc.traditional = looks_traditional(sample)
     texts = []
+    cols = []  # each table row's cells as columns: raw texts, lines, span flags
     for _, txt, cells in out:
         if cells is None:
             texts.append(txt)
-        else:
-            texts.extend([c[0] for c in cells])
+        elif cells:
+            c = tuple(zip(*cells))
+            cols.append(c)
+            texts.extend(c[0])
     norms = clean_lines(texts, doc.traditional)
     rows = []
     k = 0
+    next_cols = iter(cols).__next__
     for line, txt, cells in out:
         if cells is None:
             rows.append(Row(line, txt, norms[k]))
             k += 1
-        else:
-            m = k + len(cells)
-            ns = [x.strip() for x in norms[k:m]]
+        elif cells:
+            raws, lns, spans = next_cols()
+            m = k + len(raws)
+            ns = list(map(str.strip, norms[k:m]))
             k = m
-            cs = [Cell(r, n, ln, span) for (r, ln, span), n in zip(cells, ns)]
-            rows.append(Row(line, "\t".join([c[0] for c in cells]), "\t".join(ns), cs, "table"))
+            rows.append(Row(line, "\t".join(raws), "\t".join(ns), list(map(Cell, raws, ns, lns, spans)), "table"))
+        else:  # a table row without cells
+            rows.append(Row(line, "", "", [], "table"))
     doc.rows = rows
 
 
@@ -333,9 +339,15 @@ def _is_data_table(table, texts: dict | None = None) -> bool:
         return False
     if texts is None:
         texts = {}
+    tostring = _lxml()[0].tostring
+    ws_sub = _CELL_WS.sub
     longest = 0
     for c in cells:
-        t = texts[c] = _cell_text(c)
+        # _cell_text(c), inlined: it runs for every cell of every table
+        t = tostring(c, method="text", encoding="unicode", with_tail=False)
+        if " " in t or not t.isprintable():
+            t = ws_sub(" ", t).strip()
+        texts[c] = t
         if len(t) > longest:
             longest = len(t)
     return longest <= 400 or len(cells) > 20
@@ -362,51 +374,53 @@ def _html_table(table, texts: dict | None = None) -> list[list[tuple[str, int, b
     already read (by _is_data_table)."""
     if texts is None:
         texts = {}
+    text_of = texts.get
     trs = _lxml()[4](table)
     grid: list[list[tuple[str, int, bool]]] = []
-    carry: dict[int, int] = {}  # column -> rows still covered by a rowspan from above
+    carry: dict[int, int] = {}  # column -> rows still covered by a rowspan from above (>= 1)
     for tr in trs:
         row: list[tuple[str, int, bool]] = []
+        append = row.append
         col = 0
         line = tr.sourceline or 0
-
-        def fill_carried():
-            nonlocal col
-            while carry.get(col, 0) > 0:
-                row.append(("", line, True))
-                left = carry[col] - 1
-                if left:
-                    carry[col] = left
-                else:
-                    del carry[col]  # (a column no longer covered is dropped: same test)
-                col += 1
-
         for td in tr:
             tag = td.tag
             if tag != "td" and tag != "th" and (not isinstance(tag, str) or tag.lower() not in ("td", "th")):
                 continue
-            if carry:
-                fill_carried()
+            while col in carry:  # columns covered from above come first
+                append(("", line, True))
+                left = carry[col] - 1
+                if left:
+                    carry[col] = left
+                else:
+                    del carry[col]
+                col += 1
             # min(max(1, int(td.get("colspan", "1") or 1)), 50), the absent attribute first
             a = td.get("colspan")
             cs = 1 if a is None else _span(a, 50)
             a = td.get("rowspan")
             rs = 1 if a is None else _span(a, 200)
-            txt = texts.get(td)
+            txt = text_of(td)
             tdline = td.sourceline or line
-            row.append((_cell_text(td) if txt is None else txt, tdline, False))
+            append((_cell_text(td) if txt is None else txt, tdline, False))
             if cs == 1:
                 if rs > 1:
                     carry[col] = rs - 1
             else:
                 for k in range(cs):
                     if k:
-                        row.append(("", tdline, True))
+                        append(("", tdline, True))
                     if rs > 1:
                         carry[col + k] = rs - 1
             col += cs
-        if carry:
-            fill_carried()
+        while col in carry:
+            append(("", line, True))
+            left = carry[col] - 1
+            if left:
+                carry[col] = left
+            else:
+                del carry[col]
+            col += 1
         grid.append(row)
     return grid
 

@@ -7,8 +7,10 @@ precede them and is not a report. A document without such title-and-date pairs i
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from dataclasses import dataclass
+from itertools import compress, islice, repeat
 
 from .normalize import compact
 from .readers import Document, Row
@@ -19,6 +21,12 @@ DATE_LINE = re.compile(
 BARE_DATE = re.compile(r"(?:^|\s)(20\d{2}|19\d{2})[-/.](\d{1,2})[-/.](\d{1,2})(?:\s|$)")
 _TITLE_WORD = re.compile(r"(?:报告|年报)$")
 META_PREFIX = re.compile(r"^(?:标题|题名|名称|文件名称|文章标题|主题|title)\s*[::]\s*", re.I)
+_META_FIRST = frozenset("标题名文主tT")  # the characters META_PREFIX can start with (re.I)
+
+
+def strip_meta_prefix(s: str) -> str:
+    """META_PREFIX.sub("", s), the pattern only tried when s starts as it must (most lines)."""
+    return META_PREFIX.sub("", s) if s[:1] in _META_FIRST else s
 _NOT_TITLE = re.compile(
     r"^(?:本报告|本年度报告|根据|依据|按照|现将|现公布|本年报|报告|》|<|[·•●◆■□▪>\-*])|[。;]|当前位置|您当前|>|上一篇|下一篇|相关|链接|推荐|阅读|附件"
 )
@@ -35,7 +43,7 @@ class Segment:
 def is_title(norm: str) -> bool:
     if "报" not in norm:  # every title ends in 报告 or 年报
         return False
-    s = META_PREFIX.sub("", compact(norm))
+    s = strip_meta_prefix(compact(norm))
     if not (4 <= len(s) <= 90):
         return False
     if _NOT_TITLE.search(s):
@@ -88,7 +96,7 @@ _AGENCY_LINE = re.compile(r"^[\u4e00-\u9fff()]{2,40}$")
 def _title_start(rows: list[Row], i: int) -> int:
     """A title cut over two lines ('荆门市沙洋县统计局' / '2019年度政府信息公开工作年度报告')
     starts at the agency line."""
-    s = META_PREFIX.sub("", compact(rows[i].norm))
+    s = strip_meta_prefix(compact(rows[i].norm))
     if not _YEAR_TITLE.match(s):
         return i
     for k in range(i - 1, max(-1, i - 4), -1):
@@ -101,13 +109,20 @@ def _title_start(rows: list[Row], i: int) -> int:
     return i
 
 
+_NORM = operator.attrgetter("norm")
+
+
 def split(doc: Document) -> list[Segment]:
     rows = doc.rows
     starts: list[tuple[int, str, int]] = []  # (row index, kind, date row index)
-    for i, r in enumerate(rows):
+    # a title holds 报 (报告, 年报), a guide's title 南 (指南): most lines are neither, so the
+    # rows holding either are picked first (in C), in order
+    norms = list(map(_NORM, rows))
+    holds = map(operator.or_, map(operator.contains, norms, repeat("报")), map(operator.contains, norms, repeat("南")))
+    for i in compress(range(len(rows)), holds):
+        r = rows[i]
         norm = r.norm
-        # a title holds 报 (报告, 年报), a guide's title 南 (指南): most lines are neither
-        if r.kind != "text" or ("报" not in norm and "南" not in norm) or not norm.strip():
+        if r.kind != "text" or not norm.strip():
             continue
         kind = "report" if is_title(norm) else "guide" if is_guide_title(norm) else None
         if kind is None:
@@ -119,7 +134,7 @@ def split(doc: Document) -> list[Segment]:
     if len([s for s in starts if s[1] == "report"]) == 0:
         guides = [s for s in starts if s[1] == "guide"]
         if not guides:
-            head_lines = [r for r in rows if r.kind == "text" and r.norm.strip()][:5]
+            head_lines = list(islice((r for r in rows if r.kind == "text" and r.norm.strip()), 5))
             if any(is_guide_title(r.norm) for r in head_lines) and not any(is_title(r.norm) for r in head_lines):
                 return [Segment(rows, "guide", 0, None)]
             return [Segment(rows, "report", None, None)]
