@@ -130,30 +130,33 @@ def _mk(cell: Cell | Item, row: int, multi: bool) -> Item:
 
 def _text_row(raw: str, norm: str):
     """How stream() reads a text line, from its text alone: None when the line is skipped (blank,
-    only pipes, no filled cell); else (cells as (raw, norm) pairs, index of the first filled cell,
-    first filled cell is text, multi, first filled cell short enough to continue a tab-led cell,
-    the items' leading fields (raw, norm, value, key, is_text, is_number, label) for every cell
-    when multi, else for the first filled cell)."""
+    only pipes, no filled cell); else (first filled cell is text, multi, first filled cell short
+    enough to continue a tab-led cell, the items' leading fields (raw, norm, value, key, is_text,
+    is_number, label) for every cell when multi, else for the first filled cell)."""
     if not norm.strip() or (("|" in norm or "｜" in norm) and _PIPE_ONLY.match(norm)):
         return None  # blank, or only pipes (a line with text and no pipe is not pipes only)
     parts = _split_text(raw, norm)
     if parts is None:
-        parts = ((raw.strip(), norm.strip()),)
-    filled = [i for i, (_, n) in enumerate(parts) if n]
+        # one cell (filled: the line is not blank), so not multi
+        fnorm = norm.strip()
+        finfo = _cell_info(fnorm)
+        first_text = finfo[2]
+        return first_text, False, first_text and len(compact(fnorm)) <= 30, ((raw.strip(), fnorm, *finfo),)
+    info, lim = _info_cached, _CACHE_MAX_LEN
+    protos = tuple([(r, n, *(info(n) if len(n) <= lim else _info(n))) for r, n in parts])
+    filled = [p for p in protos if p[1]]
     if not filled:
         return None
-    f = filled[0]
-    fnorm = parts[f][1]
-    finfo = _cell_info(fnorm)
-    first_text = finfo[2]  # parse_value(fnorm).kind == "text"
+    first = filled[0]
+    fnorm = first[1]
+    first_text = first[4]  # parse_value(fnorm).kind == "text"
     # a row of several cells of which only the label is filled is a real table row of
     # blank cells (' |  | 3.危及… |  |  | …'), not a label on a line of its own
     multi = len(filled) > 1 or len(parts) >= 4 or (first_text and len(parts) >= 3 and parts[0][1] == fnorm)
     if multi:
-        protos = tuple([(r, n, *_cell_info(n)) for r, n in parts])
-    else:
-        protos = ((parts[f][0], fnorm, *finfo),)
-    return parts, f, first_text, multi, len(compact(fnorm)) <= 30, protos
+        return first_text, True, False, protos
+    # `short` only matters for a one-cell text line (see stream)
+    return first_text, False, first_text and len(compact(fnorm)) <= 30, (first,)
 
 
 # raw line -> (its norm, _text_row(raw, norm)): what stream() found for lines seen before
@@ -161,17 +164,23 @@ _PLANS: dict[str, tuple] = {}
 _PLANS_MAX = 16384
 
 
-def stream(rows: list[Row]) -> list[Item]:
-    """Flatten rows into items. Text lines that continue a tab-led cell (a line without a leading
-    tab directly below a one-cell tab line, both non-numeric) are joined to that cell, as in
-    '\\t本年新' / '公开数量'."""
+def _tab_led(rows: list[Row]) -> bool:
+    """Whether the report prints its cells on tab-led lines (then a line below a one-cell tab
+    line may continue that cell)."""
     tab_lines = nonempty = 0
     for r in rows:
         if r.norm.strip():
             nonempty += 1
         if r.kind == "text" and r.raw.startswith("\t"):
             tab_lines += 1
-    tab_led = nonempty > 0 and tab_lines >= max(5, 0.2 * nonempty)
+    return nonempty > 0 and tab_lines >= max(5, 0.2 * nonempty)
+
+
+def stream(rows: list[Row]) -> list[Item]:
+    """Flatten rows into items. Text lines that continue a tab-led cell (a line without a leading
+    tab directly below a one-cell tab line, both non-numeric) are joined to that cell, as in
+    '\\t本年新' / '公开数量'."""
+    tab_led: bool | None = None  # _tab_led(rows), computed when first needed
     items: list[Item] = []
     append = items.append
     rowno = 0
@@ -204,32 +213,32 @@ def stream(rows: list[Row]) -> list[Item]:
         if plan is None:
             prev_single_tab = None
             continue
-        parts, f, first_text, multi, short, protos = plan
-        if (
-            tab_led
-            and not multi
-            and prev_single_tab is not None
-            and not raw.startswith("\t")
-            and first_text
-            and prev_single_tab.is_text
-            and short
-        ):
-            # continuation of the previous tab-led cell
-            c = prev_single_tab.cell
-            c.raw = c.raw + parts[f][0]
-            c.norm = c.norm + parts[f][1]
-            items[-1] = _mk(c, prev_single_tab.row, False)
-            prev_single_tab = items[-1]
-            continue
-        line = r.line
+        first_text, multi, short, protos = plan
         if multi:
+            line = r.line
             for p in protos:
                 append(Item(*p, line, rowno, True))
             prev_single_tab = None
-        else:
-            it = Item(*protos[0], line, rowno, False)
-            append(it)
-            prev_single_tab = it if raw.startswith("\t") else None
+            rowno += 1
+            continue
+        if (
+            prev_single_tab is not None
+            and first_text
+            and short
+            and not raw.startswith("\t")
+            and prev_single_tab.is_text
+            and (tab_led if tab_led is not None else (tab_led := _tab_led(rows)))
+        ):
+            # continuation of the previous tab-led cell
+            c = prev_single_tab.cell
+            c.raw = c.raw + protos[0][0]
+            c.norm = c.norm + protos[0][1]
+            items[-1] = _mk(c, prev_single_tab.row, False)
+            prev_single_tab = items[-1]
+            continue
+        it = Item(*protos[0], r.line, rowno, False)
+        append(it)
+        prev_single_tab = it if raw.startswith("\t") else None
         rowno += 1
     return items
 
