@@ -273,12 +273,16 @@ class Collected:
 def _windows(vals: list[Item], n: int) -> list[list[Item]]:
     """Ways to read n columns out of a row holding more cells than columns: only blank cells may
     be dropped, and only at the ends (they are separators or merged-cell artefacts)."""
-    out = []
-    for a in range(len(vals) - n + 1):
-        dropped = vals[:a] + vals[a + n :]
-        if all(d.value.kind == "blank" for d in dropped):
-            out.append(vals[a : a + n])
-    return out
+    # window a (vals[a:a+n]) drops vals[:a] and vals[a+n:]: all blank when a <= the number of
+    # leading blanks and len(vals) - a - n <= the number of trailing blanks
+    m = len(vals)
+    lead = 0
+    while lead < m and vals[lead].value.kind == "blank":
+        lead += 1
+    trail = 0
+    while trail < m and vals[m - 1 - trail].value.kind == "blank":
+        trail += 1
+    return [vals[a : a + n] for a in range(max(0, m - n - trail), min(lead, m - n) + 1)]
 
 
 def collect(items: list[Item], j: int, n: int, verify=None, skip_units: bool = False) -> Collected:
@@ -290,24 +294,28 @@ def collect(items: list[Item], j: int, n: int, verify=None, skip_units: bool = F
     total must equal the sum of its parts)."""
     lab = items[j]
     k = j + 1
+    n_items = len(items)
     if lab.multi:
+        row = lab.row
         same = []
-        while k < len(items) and items[k].row == lab.row:
+        while k < n_items and items[k].row == row:
             same.append(items[k])
             k += 1
         if skip_units:
             same = [x for x in same if not (x.is_text and x.key in _UNIT_KEYS)]
-        if same and any(x.is_text for x in same):
-            # a label cell among the values: keep only what precedes it
-            cut = next(i for i, x in enumerate(same) if x.is_text)
-            if cut == 0:
-                return Collected(None, j + 1, [], None)
-            return Collected(None, j + 1 + cut, same[:cut], f"text cell '{same[cut].raw}' among the values")
         if same:
-            return _align(same, n, k, verify, at_end=k >= len(items))
+            for cut, x in enumerate(same):
+                if x.is_text:
+                    # a label cell among the values: keep only what precedes it
+                    if cut == 0:
+                        return Collected(None, j + 1, [], None)
+                    return Collected(None, j + 1 + cut, same[:cut], f"text cell '{x.raw}' among the values")
+            if len(same) == n:
+                return Collected(same, k, same)  # as _align: one cell per column
+            return _align(same, n, k, verify, at_end=k >= n_items)
         # label alone in its row: the values are on the following rows
     vals: list[Item] = []
-    while k < len(items):
+    while k < n_items:
         x = items[k]
         if x.is_text:
             if skip_units and x.key in _UNIT_KEYS:
@@ -318,7 +326,7 @@ def collect(items: list[Item], j: int, n: int, verify=None, skip_units: bool = F
             # a whole row of values
             row = x.row
             block = []
-            while k < len(items) and items[k].row == row:
+            while k < n_items and items[k].row == row:
                 block.append(items[k])
                 k += 1
             if any(b.is_text for b in block):
@@ -330,7 +338,7 @@ def collect(items: list[Item], j: int, n: int, verify=None, skip_units: bool = F
             continue
         vals.append(x)
         k += 1
-        if len(vals) >= n and not (k < len(items) and not items[k].is_text and not items[k].multi):
+        if len(vals) >= n and not (k < n_items and not items[k].is_text and not items[k].multi):
             break
         if len(vals) > n:
             break
@@ -343,7 +351,7 @@ def collect(items: list[Item], j: int, n: int, verify=None, skip_units: bool = F
         if len(blanks_ok) == 1:
             return Collected(blanks_ok[0], k, vals)
         last = vals[-1]
-        if len(vals) == n + 1 and k >= len(items) and re.fullmatch(r"\d{1,2}\.?", last.raw.strip()):
+        if len(vals) == n + 1 and k >= n_items and re.fullmatch(r"\d{1,2}\.?", last.raw.strip()):
             # the document ends with the ordinal of the next label, cut off ('2' of '2.其他…')
             return Collected(vals[:n], k, vals)
         # more numbers than columns: a label was probably not recognised
