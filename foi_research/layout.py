@@ -130,30 +130,33 @@ def _mk(cell: Cell | Item, row: int, multi: bool) -> Item:
 
 def _text_row(raw: str, norm: str):
     """How stream() reads a text line, from its text alone: None when the line is skipped (blank,
-    only pipes, no filled cell); else (cells as (raw, norm) pairs, index of the first filled cell,
-    first filled cell is text, multi, first filled cell short enough to continue a tab-led cell,
-    the items' leading fields (raw, norm, value, key, is_text, is_number, label) for every cell
-    when multi, else for the first filled cell)."""
+    only pipes, no filled cell); else (first filled cell is text, multi, first filled cell short
+    enough to continue a tab-led cell, the items' leading fields (raw, norm, value, key, is_text,
+    is_number, label) for every cell when multi, else for the first filled cell)."""
     if not norm.strip() or (("|" in norm or "｜" in norm) and _PIPE_ONLY.match(norm)):
         return None  # blank, or only pipes (a line with text and no pipe is not pipes only)
     parts = _split_text(raw, norm)
     if parts is None:
-        parts = ((raw.strip(), norm.strip()),)
-    filled = [i for i, (_, n) in enumerate(parts) if n]
+        # one cell (filled: the line is not blank), so not multi
+        fnorm = norm.strip()
+        finfo = _cell_info(fnorm)
+        first_text = finfo[2]
+        return first_text, False, first_text and len(compact(fnorm)) <= 30, ((raw.strip(), fnorm, *finfo),)
+    info, lim = _info_cached, _CACHE_MAX_LEN
+    protos = tuple([(r, n, *(info(n) if len(n) <= lim else _info(n))) for r, n in parts])
+    filled = [p for p in protos if p[1]]
     if not filled:
         return None
-    f = filled[0]
-    fnorm = parts[f][1]
-    finfo = _cell_info(fnorm)
-    first_text = finfo[2]  # parse_value(fnorm).kind == "text"
+    first = filled[0]
+    fnorm = first[1]
+    first_text = first[4]  # parse_value(fnorm).kind == "text"
     # a row of several cells of which only the label is filled is a real table row of
     # blank cells (' |  | 3.危及… |  |  | …'), not a label on a line of its own
     multi = len(filled) > 1 or len(parts) >= 4 or (first_text and len(parts) >= 3 and parts[0][1] == fnorm)
     if multi:
-        protos = tuple([(r, n, *_cell_info(n)) for r, n in parts])
-    else:
-        protos = ((parts[f][0], fnorm, *finfo),)
-    return parts, f, first_text, multi, len(compact(fnorm)) <= 30, protos
+        return first_text, True, False, protos
+    # `short` only matters for a one-cell text line (see stream)
+    return first_text, False, first_text and len(compact(fnorm)) <= 30, (first,)
 
 
 # raw line -> (its norm, _text_row(raw, norm)): what stream() found for lines seen before
@@ -161,33 +164,47 @@ _PLANS: dict[str, tuple] = {}
 _PLANS_MAX = 16384
 
 
-def stream(rows: list[Row]) -> list[Item]:
-    """Flatten rows into items. Text lines that continue a tab-led cell (a line without a leading
-    tab directly below a one-cell tab line, both non-numeric) are joined to that cell, as in
-    '\\t本年新' / '公开数量'."""
+def _tab_led(rows: list[Row]) -> bool:
+    """Whether the report prints its cells on tab-led lines (then a line below a one-cell tab
+    line may continue that cell)."""
     tab_lines = nonempty = 0
     for r in rows:
         if r.norm.strip():
             nonempty += 1
         if r.kind == "text" and r.raw.startswith("\t"):
             tab_lines += 1
-    tab_led = nonempty > 0 and tab_lines >= max(5, 0.2 * nonempty)
+    return nonempty > 0 and tab_lines >= max(5, 0.2 * nonempty)
+
+
+def stream(rows: list[Row]) -> list[Item]:
+    """Flatten rows into items. Text lines that continue a tab-led cell (a line without a leading
+    tab directly below a one-cell tab line, both non-numeric) are joined to that cell, as in
+    '\\t本年新' / '公开数量'."""
+    tab_led: bool | None = None  # _tab_led(rows), computed when first needed
     items: list[Item] = []
     append = items.append
     rowno = 0
     prev_single_tab: Item | None = None  # last item if it came from a one-cell tab-led line
     plans = _PLANS
+    # Items are built field by field (object.__new__, then every slot stored): about a third
+    # cheaper than Item(...), which goes through __init__, and a report makes ~200 of them.
+    # Each of the three places below sets all ten fields, in Item's order (_mk is the plain form).
+    new = object.__new__
+    info, lim = _info_cached, _CACHE_MAX_LEN
     for r in rows:
         if r.kind == "table":
             cells = [c for c in (r.cells or []) if not c.span]
             if len(cells) < 5 and not any(c.norm for c in cells):
                 prev_single_tab = None
                 continue  # an empty spacer row (a wide row of blank cells is data: kept)
-            if len(cells) > 1:
-                for c in cells:
-                    append(_mk(c, rowno, True))
-            else:
-                append(_mk(cells[0], rowno, False))
+            multi = len(cells) > 1
+            for c in cells:
+                cnorm = c.norm
+                value, key, is_text, is_number, label = info(cnorm) if len(cnorm) <= lim else _info(cnorm)
+                it = new(Item)
+                it.raw = c.raw; it.norm = cnorm; it.value = value; it.key = key; it.is_text = is_text; it.is_number = is_number; it.label = label
+                it.line = c.line; it.row = rowno; it.multi = multi
+                append(it)
             rowno += 1
             prev_single_tab = None
             continue
@@ -204,32 +221,38 @@ def stream(rows: list[Row]) -> list[Item]:
         if plan is None:
             prev_single_tab = None
             continue
-        parts, f, first_text, multi, short, protos = plan
+        first_text, multi, short, protos = plan
+        if multi:
+            line = r.line
+            for raw_, norm_, value, key, is_text, is_number, label in protos:
+                it = new(Item)
+                it.raw = raw_; it.norm = norm_; it.value = value; it.key = key; it.is_text = is_text; it.is_number = is_number; it.label = label
+                it.line = line; it.row = rowno; it.multi = True
+                append(it)
+            prev_single_tab = None
+            rowno += 1
+            continue
         if (
-            tab_led
-            and not multi
-            and prev_single_tab is not None
-            and not raw.startswith("\t")
+            prev_single_tab is not None
             and first_text
-            and prev_single_tab.is_text
             and short
+            and not raw.startswith("\t")
+            and prev_single_tab.is_text
+            and (tab_led if tab_led is not None else (tab_led := _tab_led(rows)))
         ):
             # continuation of the previous tab-led cell
             c = prev_single_tab.cell
-            c.raw = c.raw + parts[f][0]
-            c.norm = c.norm + parts[f][1]
+            c.raw = c.raw + protos[0][0]
+            c.norm = c.norm + protos[0][1]
             items[-1] = _mk(c, prev_single_tab.row, False)
             prev_single_tab = items[-1]
             continue
-        line = r.line
-        if multi:
-            for p in protos:
-                append(Item(*p, line, rowno, True))
-            prev_single_tab = None
-        else:
-            it = Item(*protos[0], line, rowno, False)
-            append(it)
-            prev_single_tab = it if raw.startswith("\t") else None
+        raw_, norm_, value, key, is_text, is_number, label = protos[0]
+        it = new(Item)
+        it.raw = raw_; it.norm = norm_; it.value = value; it.key = key; it.is_text = is_text; it.is_number = is_number; it.label = label
+        it.line = r.line; it.row = rowno; it.multi = False
+        append(it)
+        prev_single_tab = it if raw.startswith("\t") else None
         rowno += 1
     return items
 
@@ -250,12 +273,16 @@ class Collected:
 def _windows(vals: list[Item], n: int) -> list[list[Item]]:
     """Ways to read n columns out of a row holding more cells than columns: only blank cells may
     be dropped, and only at the ends (they are separators or merged-cell artefacts)."""
-    out = []
-    for a in range(len(vals) - n + 1):
-        dropped = vals[:a] + vals[a + n :]
-        if all(d.value.kind == "blank" for d in dropped):
-            out.append(vals[a : a + n])
-    return out
+    # window a (vals[a:a+n]) drops vals[:a] and vals[a+n:]: all blank when a <= the number of
+    # leading blanks and len(vals) - a - n <= the number of trailing blanks
+    m = len(vals)
+    lead = 0
+    while lead < m and vals[lead].value.kind == "blank":
+        lead += 1
+    trail = 0
+    while trail < m and vals[m - 1 - trail].value.kind == "blank":
+        trail += 1
+    return [vals[a : a + n] for a in range(max(0, m - n - trail), min(lead, m - n) + 1)]
 
 
 def collect(items: list[Item], j: int, n: int, verify=None, skip_units: bool = False) -> Collected:
@@ -267,24 +294,28 @@ def collect(items: list[Item], j: int, n: int, verify=None, skip_units: bool = F
     total must equal the sum of its parts)."""
     lab = items[j]
     k = j + 1
+    n_items = len(items)
     if lab.multi:
+        row = lab.row
         same = []
-        while k < len(items) and items[k].row == lab.row:
+        while k < n_items and items[k].row == row:
             same.append(items[k])
             k += 1
         if skip_units:
             same = [x for x in same if not (x.is_text and x.key in _UNIT_KEYS)]
-        if same and any(x.is_text for x in same):
-            # a label cell among the values: keep only what precedes it
-            cut = next(i for i, x in enumerate(same) if x.is_text)
-            if cut == 0:
-                return Collected(None, j + 1, [], None)
-            return Collected(None, j + 1 + cut, same[:cut], f"text cell '{same[cut].raw}' among the values")
         if same:
-            return _align(same, n, k, verify, at_end=k >= len(items))
+            for cut, x in enumerate(same):
+                if x.is_text:
+                    # a label cell among the values: keep only what precedes it
+                    if cut == 0:
+                        return Collected(None, j + 1, [], None)
+                    return Collected(None, j + 1 + cut, same[:cut], f"text cell '{x.raw}' among the values")
+            if len(same) == n:
+                return Collected(same, k, same)  # as _align: one cell per column
+            return _align(same, n, k, verify, at_end=k >= n_items)
         # label alone in its row: the values are on the following rows
     vals: list[Item] = []
-    while k < len(items):
+    while k < n_items:
         x = items[k]
         if x.is_text:
             if skip_units and x.key in _UNIT_KEYS:
@@ -295,7 +326,7 @@ def collect(items: list[Item], j: int, n: int, verify=None, skip_units: bool = F
             # a whole row of values
             row = x.row
             block = []
-            while k < len(items) and items[k].row == row:
+            while k < n_items and items[k].row == row:
                 block.append(items[k])
                 k += 1
             if any(b.is_text for b in block):
@@ -307,7 +338,7 @@ def collect(items: list[Item], j: int, n: int, verify=None, skip_units: bool = F
             continue
         vals.append(x)
         k += 1
-        if len(vals) >= n and not (k < len(items) and not items[k].is_text and not items[k].multi):
+        if len(vals) >= n and not (k < n_items and not items[k].is_text and not items[k].multi):
             break
         if len(vals) > n:
             break
@@ -320,7 +351,7 @@ def collect(items: list[Item], j: int, n: int, verify=None, skip_units: bool = F
         if len(blanks_ok) == 1:
             return Collected(blanks_ok[0], k, vals)
         last = vals[-1]
-        if len(vals) == n + 1 and k >= len(items) and re.fullmatch(r"\d{1,2}\.?", last.raw.strip()):
+        if len(vals) == n + 1 and k >= n_items and re.fullmatch(r"\d{1,2}\.?", last.raw.strip()):
             # the document ends with the ordinal of the next label, cut off ('2' of '2.其他…')
             return Collected(vals[:n], k, vals)
         # more numbers than columns: a label was probably not recognised

@@ -48,8 +48,8 @@ def _prose_lines(rows: list[Row]):
     heading = ""
     memo = _PROSE_ROWS
     for r in rows:
-        if r.kind != "text":
-            continue
+        if r.kind != "text" or "\t" in r.raw:
+            continue  # a table row, not prose
         norm = r.norm
         info = memo.get(norm, memo)
         if info is memo:
@@ -58,8 +58,8 @@ def _prose_lines(rows: list[Row]):
                 if len(memo) >= 16384:
                     memo.clear()
                 memo[norm] = info
-        if info is None or "\t" in r.raw:
-            continue  # empty, or a table row, not prose
+        if info is None:
+            continue  # empty, or a pipe table row
         s, head, excl, head_only, ok = info
         if head is not None:
             heading = head
@@ -193,32 +193,46 @@ def _sentences(text: str, heading_requests: bool) -> tuple:
     (indicators, text) of the zero patterns that match."""
     if not _RELEVANT.search(text) or not _HAS_FIGURE.search(text):
         return ()
-    rules, zeros = _rules()
     literals = _literals()
     out = []
     for sent in _SENTENCES.findall(text):
         if not _HAS_FIGURE.search(sent) or not _RELEVANT.search(sent):
             continue
         about_requests = "申请" in sent or heading_requests
-        present = {lit for lit in literals if lit in sent}
-        hits = []
+        present = frozenset([lit for lit in literals if lit in sent])
         # every rule needs a number (N): a sentence without a digit can only state a zero
-        if _DIGIT.search(sent):
-            for ind, rx, request_family, req in rules:
-                if request_family and not about_requests:
-                    continue
-                if not _may_match(req, present):
-                    continue  # the sentence lacks a literal every match of the rule holds
-                ms = tuple((m.start(), m.end(), m.group("n"), m.group(0)) for m in rx.finditer(sent))
-                if ms:
-                    hits.append((ind, ms))
+        general, zeros = _candidates(present, about_requests, _DIGIT.search(sent) is not None)
+        hits = []
+        for ind, rx in general:
+            ms = tuple((m.start(), m.end(), m.group("n"), m.group(0)) for m in rx.finditer(sent))
+            if ms:
+                hits.append((ind, ms))
         zs = []
-        for rx, inds, req in zeros:
-            m = rx.search(sent) if _may_match(req, present) else None
+        for rx, inds in zeros:
+            m = rx.search(sent)
             if m:
                 zs.append((inds, m.group(0)))
         out.append((sent, tuple(hits), tuple(zs)))
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=1024)
+def _candidates(present: frozenset[str], about_requests: bool, digit: bool) -> tuple[tuple, tuple]:
+    """The rules worth trying on a sentence holding the literals `present` (of _literals()), in
+    rule order: (indicator, regex) of the numeric rules (none without a digit; request rules
+    only about requests), (regex, indicators) of the zero rules. Sentences share few literal
+    sets, so this is decided once per set."""
+    rules, zeros = _rules()
+    general = ()
+    if digit:
+        general = tuple(
+            [
+                (ind, rx)
+                for ind, rx, request_family, req in rules
+                if not (request_family and not about_requests) and _may_match(req, present)
+            ]
+        )
+    return general, tuple([(rx, inds) for rx, inds, req in zeros if _may_match(req, present)])
 
 
 _sentences_cached = functools.lru_cache(maxsize=4096)(_sentences)

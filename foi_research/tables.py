@@ -168,6 +168,18 @@ def _row_code(key: str) -> str | None:
     return match_request_row(key, None)
 
 
+@functools.lru_cache(maxsize=None)  # one entry per table-3 row code
+def _row_group(code: str) -> str | None:
+    """The group of a table-3 row (不予公开 …), from the code list."""
+    return codes.V("request_rows")[code].extra.get("group")
+
+
+@functools.lru_cache(maxsize=256)
+def _t3_keys(code: str, columns: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The keys of table 3's cells of a row: (code, applicant) per column."""
+    return tuple([(code, a) for a in columns])
+
+
 @functools.lru_cache(maxsize=16384)
 def _t3_candidate(key: str) -> str | None:
     """The table-3 row a label may start an excerpt of table 3 with (find_t3): not a label of
@@ -250,6 +262,7 @@ def read_t3(items: list[Item]) -> T3:
     # '企业'), so the header is not trusted to say otherwise. Rows with another number of
     # values are reported, not guessed.
     n = len(t.columns)
+    columns = tuple(t.columns)
     group: str | None = None
     j = first
     orphan: list[Item] = []
@@ -313,9 +326,9 @@ def read_t3(items: list[Item]) -> T3:
             t.problems.append(Problem("t3_duplicate_row", "warning", f"row {code} printed twice in table 3; the first is kept", {"row_code": code}, it.line))
             j += 1
             continue
-        row = codes.V("request_rows")[code]
-        if row.extra.get("group"):
-            group = row.extra["group"]
+        row_group = _row_group(code)
+        if row_group:
+            group = row_group
         elif code in ("new_received", "carried_over", "granted", "partially_granted", "total_handled", "carried_forward"):
             group = None
         if code == "other_total":
@@ -355,9 +368,20 @@ def read_t3(items: list[Item]) -> T3:
                 t.problems.append(
                     Problem("t3_alignment", "info", f"table 3 row '{it.raw}': blank cells at both ends, columns placed by the row total", {"row_code": code}, it.line)
                 )
-            for a, v in zip(t.columns, col.items):
+            cells = t.cells
+            for key, v in zip(_t3_keys(code, columns), col.items):
+                x = v.value
+                if x.kind == "number" and x.value.__class__ is int:
+                    # the usual cell, a whole number (what _val_of does with it)
+                    n_ = x.value
+                    cells[key] = Val(n_, v.raw, v.line, x.unit)
+                    if n_ < 0:
+                        a = key[1]
+                        t.problems.append(Problem("t3_negative", "warning", f"table 3 {code}/{a} is negative ({v.raw})", {"row_code": code, "applicant": a}, v.line))
+                    continue
+                a = key[1]
                 val, err = _val_of(v)
-                t.cells[(code, a)] = val
+                cells[key] = val
                 if err:
                     t.problems.append(Problem("t3_bad_cell", "warning", f"table 3 {code}/{a}: {err}", {"row_code": code, "applicant": a}, v.line))
                 elif val.value is not None and val.value < 0:
