@@ -26,18 +26,12 @@ def _printed(v: Val | None) -> bool:
 
 
 _NEED = ("new_received", "carried_over", "total_handled", "carried_forward")
-_ROW_ORDER = {}
-for _i, _r in enumerate(codes.REQUEST_ROWS):
-    _ROW_ORDER.setdefault(_r, _i)  # as REQUEST_ROWS.index: the first position
+_ROW_ORDER = {r: i for i, r in enumerate(codes.REQUEST_ROWS)}  # codes are unique
 
 
 def check_t3(cells: dict[tuple[str, str], Val], template: str, columns: list[str]) -> list[Problem]:
     out: list[Problem] = []
-    present = {r for r, _ in cells}
-    try:
-        rows_present = sorted(present, key=_ROW_ORDER.__getitem__)
-    except KeyError:
-        rows_present = sorted(present, key=codes.REQUEST_ROWS.index)  # raises as it always did
+    rows_present = sorted({r for r, _ in cells}, key=_ROW_ORDER.__getitem__)
     get = cells.get
     # row totals
     if "total" in columns:

@@ -63,23 +63,26 @@ class Gazetteer:
         self.names = names
         alts = sorted(names, key=len, reverse=True)
         self._rx = re.compile("|".join(re.escape(a) for a in alts))
-
-    def _county_shorts(self) -> dict[str, list[tuple[str, str]]]:
-        """city code -> [(county code, county name without its last character)] for the counties
-        of that city whose name ends in 区, 县, 市 or 旗 (and has at least three characters)."""
-        by_city = self.__dict__.get("_shorts_by_city")
-        if by_city is None:
-            by_city = {}
-            for c, (n, cc, _) in self.areas.items():
-                if len(n) >= 3 and n[-1] in "区县市旗":
-                    by_city.setdefault(cc, []).append((c, n[:-1]))
-            self._shorts_by_city = by_city
-        return by_city
+        # first character -> lengths of the names that start with it, longest first (for _find)
+        by_first: dict[str, set[int]] = {}
+        for name in names:
+            by_first.setdefault(name[0], set()).add(len(name))
+        self._first_index = {c: tuple(sorted(ls, reverse=True)) for c, ls in by_first.items()}
+        # city code -> [(county code, county name without its last character)] for the counties
+        # of that city whose name ends in 区, 县, 市 or 旗 (and has at least three characters)
+        self._county_shorts: dict[str, list[tuple[str, str]]] = {}
+        for c, (n, cc, _) in self.areas.items():
+            if len(n) >= 3 and n[-1] in "区县市旗":
+                self._county_shorts.setdefault(cc, []).append((c, n[:-1]))
+        # bounded memos (cleared when full) of find() on short texts and of place() when the
+        # place does not depend on the context
+        self._find_memo: dict[str, tuple] = {}
+        self._place_memo: dict[str, Place] = {}
 
     def find(self, text: str) -> list[tuple[str, str, str]]:
         """All division names in text, leftmost-longest: (name, level, code)."""
         if len(text) <= 64:  # agency names: memoised
-            memo = self.__dict__.setdefault("_find_memo", {})
+            memo = self._find_memo
             hit = memo.get(text)
             if hit is None:
                 if len(memo) >= 8192:
@@ -93,7 +96,7 @@ class Gazetteer:
         # the same scan as self._rx (alternatives longest first): at each position the longest
         # name that starts there, then on after it; names are looked up by their first character
         names = self.names
-        first = self._by_first()
+        first = self._first_index
         i, n = 0, len(text)
         while i < n:
             for k in first.get(text[i], ()):
@@ -106,16 +109,6 @@ class Gazetteer:
             else:
                 i += 1
         return out
-
-    def _by_first(self) -> dict[str, tuple[int, ...]]:
-        """first character -> lengths of the names that start with it, longest first."""
-        idx = self.__dict__.get("_first_index")
-        if idx is None:
-            tmp: dict[str, set[int]] = {}
-            for name in self.names:
-                tmp.setdefault(name[0], set()).add(len(name))
-            idx = self._first_index = {c: tuple(sorted(ls, reverse=True)) for c, ls in tmp.items()}
-        return idx
 
     def chain(self, level: str, code: str) -> tuple[str | None, str | None, str | None]:
         if level == "province":
@@ -130,7 +123,7 @@ class Gazetteer:
             return Place()
         # a place found without looking at the context depends on the agency alone: memoised
         # (Place is frozen; the same agency recurs over the years and the reports of a file)
-        memo = self.__dict__.setdefault("_place_memo", {})
+        memo = self._place_memo
         got = memo.get(agency)
         if got is not None:
             return got
@@ -186,7 +179,7 @@ class Gazetteer:
         prov, city, county = self.chain(level, code)
         if county is None and city is not None:
             # a county named in short form inside a city's agency: 深圳市公安局龙华分局 -> 龙华区
-            shorts = self._county_shorts().get(city, ())
+            shorts = self._county_shorts.get(city, ())
             rest = agency
             for nm in (self.cities[city][0], _CITY_SUFFIX.sub("", self.cities[city][0])):
                 rest = rest.replace(nm, "|")

@@ -26,8 +26,9 @@ _SENTENCE = re.compile(r"[。;；!?！？]|[,，].*[,，]")
 _PIPES = re.compile(r"[|｜]")
 _NUM_START = re.compile(r"[+\-]?\d")
 _COMMA = re.compile(r"[,，]")
-# a label (see tables.is_label) is a text cell whose key is short and not a sentence
-_LABEL_SENT = re.compile(r"[。;!?]|,.*,.*,")
+# a key that reads as a sentence; a label (Item.label) is a text cell whose key is short and not
+# a sentence
+SENTENCE_KEY = re.compile(r"[。;!?]|,.*,.*,")
 
 
 @dataclass(slots=True)
@@ -42,7 +43,7 @@ class Item:
     # derived from value and key (see _info)
     is_text: bool = field(compare=False, repr=False)
     is_number: bool = field(compare=False, repr=False)
-    label: bool = field(compare=False, repr=False)  # tables.is_label
+    label: bool = field(compare=False, repr=False)  # a label cell: short text, not a sentence
     line: int
     row: int  # index of the logical row in the stream
     multi: bool  # True when the row holds several cells (positions matter)
@@ -113,7 +114,7 @@ def _info(norm: str) -> tuple[Value, str, bool, bool, bool]:
     v = parse_value(norm)
     if v.kind == "text":
         k = label_key(norm)
-        return v, k, True, False, 0 < len(k) <= 48 and not _LABEL_SENT.search(k)
+        return v, k, True, False, 0 < len(k) <= 48 and not SENTENCE_KEY.search(k)
     return v, "", False, v.kind == "number", False
 
 
@@ -186,10 +187,6 @@ def stream(rows: list[Row]) -> list[Item]:
     rowno = 0
     prev_single_tab: Item | None = None  # last item if it came from a one-cell tab-led line
     plans = _PLANS
-    # Items are built field by field (object.__new__, then every slot stored): about a third
-    # cheaper than Item(...), which goes through __init__, and a report makes ~200 of them.
-    # Each of the three places below sets all ten fields, in Item's order (_mk is the plain form).
-    new = object.__new__
     info, lim = _info_cached, _CACHE_MAX_LEN
     for r in rows:
         if r.kind == "table":
@@ -200,11 +197,7 @@ def stream(rows: list[Row]) -> list[Item]:
             multi = len(cells) > 1
             for c in cells:
                 cnorm = c.norm
-                value, key, is_text, is_number, label = info(cnorm) if len(cnorm) <= lim else _info(cnorm)
-                it = new(Item)
-                it.raw = c.raw; it.norm = cnorm; it.value = value; it.key = key; it.is_text = is_text; it.is_number = is_number; it.label = label
-                it.line = c.line; it.row = rowno; it.multi = multi
-                append(it)
+                append(Item(c.raw, cnorm, *(info(cnorm) if len(cnorm) <= lim else _info(cnorm)), c.line, rowno, multi))
             rowno += 1
             prev_single_tab = None
             continue
@@ -224,11 +217,8 @@ def stream(rows: list[Row]) -> list[Item]:
         first_text, multi, short, protos = plan
         if multi:
             line = r.line
-            for raw_, norm_, value, key, is_text, is_number, label in protos:
-                it = new(Item)
-                it.raw = raw_; it.norm = norm_; it.value = value; it.key = key; it.is_text = is_text; it.is_number = is_number; it.label = label
-                it.line = line; it.row = rowno; it.multi = True
-                append(it)
+            for p in protos:
+                append(Item(*p, line, rowno, True))
             prev_single_tab = None
             rowno += 1
             continue
@@ -247,10 +237,7 @@ def stream(rows: list[Row]) -> list[Item]:
             items[-1] = _mk(c, prev_single_tab.row, False)
             prev_single_tab = items[-1]
             continue
-        raw_, norm_, value, key, is_text, is_number, label = protos[0]
-        it = new(Item)
-        it.raw = raw_; it.norm = norm_; it.value = value; it.key = key; it.is_text = is_text; it.is_number = is_number; it.label = label
-        it.line = r.line; it.row = rowno; it.multi = False
+        it = Item(*protos[0], r.line, rowno, False)
         append(it)
         prev_single_tab = it if raw.startswith("\t") else None
         rowno += 1

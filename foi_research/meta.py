@@ -212,8 +212,8 @@ def _full_name(agency: str, body: str) -> str:
     text = compact(body)
     best = agency
     g = gazetteer()
-    for prefix, suffix in _full_name_matches(text, agency):
-        suffix = suffix or ""
+    for mt in _full_name_rx(agency).finditer(text):
+        prefix, suffix = mt.group(1), mt.group(2) or ""
         if agency.endswith(_GOV_SUFFIX):
             suffix = ""
         # keep only a prefix made of division names (县, 市, 区 …), read right to left
@@ -238,54 +238,12 @@ def _completable(agency: str) -> bool:
     return bool(_TOWNSHIP.search(agency) or not _ENDS_AGENCY_SUFFIX.search(agency)) and len(agency) >= 2
 
 
+@functools.lru_cache(maxsize=2048)
 def _full_name_rx(agency: str) -> re.Pattern:
-    """The pattern _full_name_matches() follows (its reference: compiling it costs about a
-    millisecond, for its CJK character class)."""
+    """Up to ten CJK characters, the agency, and optionally a government suffix. Memoised:
+    compiling it costs about a millisecond (its CJK character class), and the same names recur
+    over a corpus (a few dozen distinct ones per thousand reports)."""
     return re.compile(r"([\u4e00-\u9fff]{0,10})" + re.escape(agency) + r"(" + "|".join(_GOV_SUFFIX) + r")?")
-
-
-def _full_name_matches(text: str, agency: str):
-    """(group 1, group 2) of each match of _full_name_rx(agency).finditer(text), without compiling
-    it: up to ten CJK characters (as many as fit), the agency, and optionally one of _GOV_SUFFIX
-    (the first that follows, in order)."""
-    n_a = len(agency)
-    if not n_a:
-        yield from ((m.group(1), m.group(2)) for m in _full_name_rx(agency).finditer(text))
-        return
-    occ = []  # every start of the agency in the text, overlapping ones included
-    q = text.find(agency)
-    while q >= 0:
-        occ.append(q)
-        q = text.find(agency, q + 1)
-    pos = qi = 0
-    while True:
-        while qi < len(occ) and occ[qi] < pos:
-            qi += 1
-        if qi == len(occ):
-            return
-        q0 = occ[qi]
-        # the leftmost start p: at p the CJK run (at most ten) must reach an occurrence; the
-        # greedy prefix takes the farthest one it reaches. p = q0 always matches (empty prefix).
-        for p in range(max(pos, q0 - 10), q0 + 1):
-            run = 0
-            while run < 10 and p + run < len(text) and "\u4e00" <= text[p + run] <= "\u9fff":
-                run += 1
-            best = None
-            for q in occ[qi:]:
-                if q > p + run:
-                    break
-                best = q
-            if best is not None:
-                break
-        end = best + n_a
-        suffix = None
-        for sfx in _GOV_SUFFIX:
-            if text.startswith(sfx, end):
-                suffix = sfx
-                end += len(sfx)
-                break
-        yield text[p:best], suffix
-        pos = end
 
 
 def _dedupe(found):

@@ -186,7 +186,8 @@ _clean_text_cached = functools.lru_cache(maxsize=8192)(_clean_text)
 # ---------------------------------------------------------------------------------------------
 # Labels
 
-_WS = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
+WS_CLASS = r"[\s\u00a0\u3000\u200b\ufeff]"  # the whitespace compact() removes
+_WS = re.compile(WS_CLASS + "+")
 _ORDINAL = re.compile(
     r"^(?:"
     r"[一二三四五六七八九十]{1,3}[、.,:]"  # 一、

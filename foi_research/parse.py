@@ -17,7 +17,7 @@ from . import checks, codes, layout, narrative, tables
 from .codes import PROACTIVE_LAYOUT
 from .gazetteer import gazetteer
 from .meta import read_meta
-from .normalize import compact
+from .normalize import WS_CLASS, compact
 from .readers import SUPPORTED, Document, read
 from .segment import split
 from .tables import Problem, Val
@@ -139,14 +139,19 @@ def _q(report_id: str, p: Problem) -> dict:
     return d
 
 
-_MARK_2021 = re.compile(r"国办公开办函[〔\[(]?2021")
-_MARK_2019 = re.compile(r"国办公开办函[〔\[(]?2019")
-_STATS_HEADER = re.compile(r"统计表统计指标")  # the pre-2019 table's title and header, in compacted text
-# The same three searched in text that is not compacted: whitespace (what compact() removes) may
-# sit between any two characters. A search finds a match exactly when the compacted text has one.
-_W = r"[\s\u00a0\u3000\u200b\ufeff]*"
-_MARK_2021_WS = re.compile(_W.join("国办公开办函") + _W + r"(?:[〔\[(]" + _W + r")?" + _W.join("2021"))
-_MARK_2019_WS = re.compile(_W.join("国办公开办函") + _W + r"(?:[〔\[(]" + _W + r")?" + _W.join("2019"))
+# The template's reference (国办公开办函〔2021〕…) and the pre-2019 table's title and header
+# (…统计表 统计指标), searched in text that is not compacted: whitespace (what compact() removes)
+# may sit between any two characters, so a search finds a match exactly when the compacted text
+# has one ('国办公开办函[〔\[(]?2021' there).
+_W = WS_CLASS + "*"
+
+
+def _mark(year: str) -> re.Pattern:
+    return re.compile(_W.join("国办公开办函") + _W + r"(?:[〔\[(]" + _W + r")?" + _W.join(year))
+
+
+_MARK_2021_WS = _mark("2021")
+_MARK_2019_WS = _mark("2019")
 _STATS_HEADER_WS = re.compile(_W.join("统计表统计指标"))
 # the statistics table's own title line ('附件:2018年度…工作情况统计表'), not an attachment file name
 _STATS_TITLE = re.compile(r"^(?:附件\d?[::])?[^,。:;]{0,30}工作情况统计表$")

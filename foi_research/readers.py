@@ -15,6 +15,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from .normalize import clean_lines, clean_text, looks_traditional
 
@@ -220,14 +221,21 @@ _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _CELL_WS = re.compile(r"[ \t\r\n\u00a0\u3000]+")
 
 
+class _Lxml(NamedTuple):
+    etree: Any
+    parser: Any  # lxml.html's parser without its per-element Python class lookup
+    tables: Any  # XPath: the tables inside an element
+    cells: Any  # XPath: the cells of a table
+    rows: Any  # XPath: the rows of a table
+
+
 @functools.lru_cache(maxsize=1)
-def _lxml():
-    """lxml's etree, an HTML parser and the compiled XPath expressions the reader uses. The
-    parser is lxml.html's without its per-element Python class lookup (only the plain element
-    API is used here); lxml.html.document_fromstring is reproduced in _read_html."""
+def _lxml() -> _Lxml:
+    """lxml's etree, an HTML parser and the compiled XPath expressions the reader uses (only the
+    plain element API is used here; lxml.html.document_fromstring is reproduced in _read_html)."""
     from lxml import etree
 
-    return (
+    return _Lxml(
         etree,
         etree.HTMLParser(collect_ids=False),  # (no id table: ids are never looked up)
         etree.XPath(".//table"),
@@ -237,7 +245,8 @@ def _lxml():
 
 
 def _read_html(doc: Document, data: bytes) -> None:
-    etree, parser, has_table, _, _ = _lxml()
+    lx = _lxml()
+    etree, parser, has_table = lx.etree, lx.parser, lx.tables
 
     m = _META_CHARSET.search(data[:8192])
     text, enc = decode(data, m.group(1).decode("ascii", "ignore") if m else None)
@@ -334,20 +343,14 @@ def _read_html(doc: Document, data: bytes) -> None:
 def _is_data_table(table, texts: dict | None = None) -> bool:
     """A table used for page layout (one cell, or cells holding whole paragraphs) is read as
     blocks of text, not as a grid. `texts` receives the text of every cell (for _html_table)."""
-    cells = _lxml()[3](table)
+    cells = _lxml().cells(table)
     if len(cells) < 2:
         return False
     if texts is None:
         texts = {}
-    tostring = _lxml()[0].tostring
-    ws_sub = _CELL_WS.sub
     longest = 0
     for c in cells:
-        # _cell_text(c), inlined: it runs for every cell of every table
-        t = tostring(c, method="text", encoding="unicode", with_tail=False)
-        if " " in t or not t.isprintable():
-            t = ws_sub(" ", t).strip()
-        texts[c] = t
+        t = texts[c] = _cell_text(c)
         if len(t) > longest:
             longest = len(t)
     return longest <= 400 or len(cells) > 20
@@ -355,18 +358,33 @@ def _is_data_table(table, texts: dict | None = None) -> bool:
 
 def _cell_text(td) -> str:
     # the text serialisation of the cell is "".join(td.itertext()), built in C
-    text = _lxml()[0].tostring(td, method="text", encoding="unicode", with_tail=False)
+    text = _lxml().etree.tostring(td, method="text", encoding="unicode", with_tail=False)
     if " " not in text and text.isprintable():
         return text  # no whitespace at all (any other is not printable): nothing to change
     return _CELL_WS.sub(" ", text).strip()
 
 
-def _span(a: str, cap: int) -> int:
+def _span(a: str | None, cap: int) -> int:
+    """A colspan/rowspan attribute as a count from 1 to cap (1 when absent or not a number)."""
     try:
         n = max(1, int(a or 1))
     except ValueError:
         n = 1
     return min(n, cap)
+
+
+def _fill_carried(carry: dict[int, int], col: int, line: int, append) -> int:
+    """Append a blank spanned cell for every column from `col` on that a rowspan from above still
+    covers, counting the carry down; returns the next free column."""
+    while col in carry:
+        append(("", line, True))
+        left = carry[col] - 1
+        if left:
+            carry[col] = left
+        else:
+            del carry[col]
+        col += 1
+    return col
 
 
 def _html_table(table, texts: dict | None = None) -> list[list[tuple[str, int, bool]]]:
@@ -375,7 +393,7 @@ def _html_table(table, texts: dict | None = None) -> list[list[tuple[str, int, b
     if texts is None:
         texts = {}
     text_of = texts.get
-    trs = _lxml()[4](table)
+    trs = _lxml().rows(table)
     grid: list[list[tuple[str, int, bool]]] = []
     carry: dict[int, int] = {}  # column -> rows still covered by a rowspan from above (>= 1)
     for tr in trs:
@@ -384,43 +402,23 @@ def _html_table(table, texts: dict | None = None) -> list[list[tuple[str, int, b
         col = 0
         line = tr.sourceline or 0
         for td in tr:
-            tag = td.tag
-            if tag != "td" and tag != "th" and (not isinstance(tag, str) or tag.lower() not in ("td", "th")):
+            if not isinstance(td.tag, str) or td.tag.lower() not in ("td", "th"):
                 continue
-            while col in carry:  # columns covered from above come first
-                append(("", line, True))
-                left = carry[col] - 1
-                if left:
-                    carry[col] = left
-                else:
-                    del carry[col]
-                col += 1
-            # min(max(1, int(td.get("colspan", "1") or 1)), 50), the absent attribute first
-            a = td.get("colspan")
-            cs = 1 if a is None else _span(a, 50)
-            a = td.get("rowspan")
-            rs = 1 if a is None else _span(a, 200)
+            if col in carry:  # columns covered from above come first
+                col = _fill_carried(carry, col, line, append)
+            cs = _span(td.get("colspan"), 50)
+            rs = _span(td.get("rowspan"), 200)
             txt = text_of(td)
             tdline = td.sourceline or line
             append((_cell_text(td) if txt is None else txt, tdline, False))
-            if cs == 1:
+            for k in range(cs):
+                if k:
+                    append(("", tdline, True))
                 if rs > 1:
-                    carry[col] = rs - 1
-            else:
-                for k in range(cs):
-                    if k:
-                        append(("", tdline, True))
-                    if rs > 1:
-                        carry[col + k] = rs - 1
+                    carry[col + k] = rs - 1
             col += cs
-        while col in carry:
-            append(("", line, True))
-            left = carry[col] - 1
-            if left:
-                carry[col] = left
-            else:
-                del carry[col]
-            col += 1
+        if col in carry:
+            col = _fill_carried(carry, col, line, append)
         grid.append(row)
     return grid
 

@@ -7,10 +7,9 @@ precede them and is not a report. A document without such title-and-date pairs i
 from __future__ import annotations
 
 import functools
-import operator
 import re
 from dataclasses import dataclass
-from itertools import compress, islice, repeat
+from itertools import islice
 
 from .normalize import compact
 from .readers import Document, Row
@@ -27,6 +26,8 @@ _META_FIRST = frozenset("标题名文主tT")  # the characters META_PREFIX can s
 def strip_meta_prefix(s: str) -> str:
     """META_PREFIX.sub("", s), the pattern only tried when s starts as it must (most lines)."""
     return META_PREFIX.sub("", s) if s[:1] in _META_FIRST else s
+
+
 _NOT_TITLE = re.compile(
     r"^(?:本报告|本年度报告|根据|依据|按照|现将|现公布|本年报|报告|》|<|[·•●◆■□▪>\-*])|[。;]|当前位置|您当前|>|上一篇|下一篇|相关|链接|推荐|阅读|附件"
 )
@@ -109,20 +110,13 @@ def _title_start(rows: list[Row], i: int) -> int:
     return i
 
 
-_NORM = operator.attrgetter("norm")
-
-
 def split(doc: Document) -> list[Segment]:
     rows = doc.rows
     starts: list[tuple[int, str, int]] = []  # (row index, kind, date row index)
-    # a title holds 报 (报告, 年报), a guide's title 南 (指南): most lines are neither, so the
-    # rows holding either are picked first (in C), in order
-    norms = list(map(_NORM, rows))
-    holds = map(operator.or_, map(operator.contains, norms, repeat("报")), map(operator.contains, norms, repeat("南")))
-    for i in compress(range(len(rows)), holds):
-        r = rows[i]
+    for i, r in enumerate(rows):
         norm = r.norm
-        if r.kind != "text" or not norm.strip():
+        # a title holds 报 (报告, 年报), a guide's title 南 (指南): most lines are neither
+        if ("报" not in norm and "南" not in norm) or r.kind != "text" or not norm.strip():
             continue
         kind = "report" if is_title(norm) else "guide" if is_guide_title(norm) else None
         if kind is None:

@@ -29,10 +29,10 @@ from .codes import (
     match_request_row,
     rows_for_template,
 )
+from .layout import SENTENCE_KEY as _SENT
 from .layout import Item, collect
 from .normalize import compact, label_key
 
-_SENT = re.compile(r"[。;!?]|,.*,.*,")
 _CN_NUM = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9", "十": "10"}
 _SECTION = re.compile(r"第二十条第?\(?([一二三四五六七八九十]{1,2})")
 _TOP_HEADING = re.compile(r"^[一二三四五六七八九十]{1,3}[、.]")
@@ -55,11 +55,6 @@ class Problem:
     message: str
     context: dict = field(default_factory=dict)
     line: int | None = None
-
-
-def is_label(it: Item) -> bool:
-    """A text cell whose key is short and not a sentence (computed once per item: Item.label)."""
-    return it.label
 
 
 _ORD = re.compile(r"^(?:[一二三四五六七八九十]{1,3}[、.,:]|\([一二三四五六七八九十\d]{1,3}\)|\d{1,2}[、.,)](?!\d)|第[一二三四五六七八九十]+)")
@@ -85,11 +80,6 @@ def skip_continuations(items: list[Item], j: int, same, unknown) -> int:
             break
         k += 1
     return k
-
-
-def _label_follows(items: list[Item], j: int) -> bool:
-    """Whether skip_continuations(items, j, …) can go past j: only onto a label cell."""
-    return j + 1 < len(items) and items[j + 1].label
 
 
 def _val_of(it: Item, integer: bool = True) -> tuple[Val, str | None]:
@@ -146,10 +136,9 @@ def _row_total_ok(vals: list[Item]) -> bool:
 def find_t3(items: list[Item], start: int = 0) -> int:
     """Index of the first table-3 row label. Normally 一、本年新收…; an excerpt that starts in the
     middle of table 3 starts at its first row label that is followed by seven values."""
-    row_code = _row_code
     for j in range(start, len(items)):
         it = items[j]
-        if it.label and row_code(it.key) == "new_received":
+        if it.label and match_request_row(it.key, None) == "new_received":
             return j
     candidate = _t3_candidate
     for j in range(start, len(items)):
@@ -162,46 +151,22 @@ def find_t3(items: list[Item], start: int = 0) -> int:
     return -1
 
 
-@functools.lru_cache(maxsize=16384)
-def _row_code(key: str) -> str | None:
-    """match_request_row(key, None), looked up by the key alone."""
-    return match_request_row(key, None)
-
-
 @functools.lru_cache(maxsize=None)  # one entry per table-3 row code
 def _row_group(code: str) -> str | None:
     """The group of a table-3 row (不予公开 …), from the code list."""
     return codes.V("request_rows")[code].extra.get("group")
 
 
-@functools.lru_cache(maxsize=256)
-def _t3_keys(code: str, columns: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    """The keys of table 3's cells of a row: (code, applicant) per column."""
-    return tuple([(code, a) for a in columns])
-
-
 @functools.lru_cache(maxsize=16384)
 def _t3_candidate(key: str) -> str | None:
     """The table-3 row a label may start an excerpt of table 3 with (find_t3): not a label of
     the pre-2019 table, a table-3 row (其他 as the row of (六)), not a bare 总计/合计."""
-    if _legacy_code(key) is not None:
+    if match_legacy_label(key, None) is not None:
         return None
     code = match_request_row(key, None) or (match_request_row(key, "other") if key == "其他" else None)
     if code is None or code == "total_handled" and key in ("总计", "合计"):
         return None
     return code
-
-
-@functools.lru_cache(maxsize=16384)
-def _legacy_code(key: str) -> str | None:
-    """match_legacy_label(key, None), looked up by the key alone."""
-    return match_legacy_label(key, None)
-
-
-@functools.lru_cache(maxsize=16384)
-def _legacy_code_received(key: str) -> str | None:
-    """match_legacy_label(key, "received"), looked up by the key alone."""
-    return match_legacy_label(key, "received")
 
 
 def _is_t4_start(items: list[Item], j: int) -> bool:
@@ -262,7 +227,6 @@ def read_t3(items: list[Item]) -> T3:
     # '企业'), so the header is not trusted to say otherwise. Rows with another number of
     # values are reported, not guessed.
     n = len(t.columns)
-    columns = tuple(t.columns)
     group: str | None = None
     j = first
     orphan: list[Item] = []
@@ -334,7 +298,7 @@ def read_t3(items: list[Item]) -> T3:
         if code == "other_total":
             t.other_total_row = True
         g0 = group
-        jl = j if not _label_follows(items, j) else skip_continuations(
+        jl = skip_continuations(
             items,
             j,
             same=lambda k, c=code: match_request_row(k, g0) == c,
@@ -368,20 +332,9 @@ def read_t3(items: list[Item]) -> T3:
                 t.problems.append(
                     Problem("t3_alignment", "info", f"table 3 row '{it.raw}': blank cells at both ends, columns placed by the row total", {"row_code": code}, it.line)
                 )
-            cells = t.cells
-            for key, v in zip(_t3_keys(code, columns), col.items):
-                x = v.value
-                if x.kind == "number" and x.value.__class__ is int:
-                    # the usual cell, a whole number (what _val_of does with it)
-                    n_ = x.value
-                    cells[key] = Val(n_, v.raw, v.line, x.unit)
-                    if n_ < 0:
-                        a = key[1]
-                        t.problems.append(Problem("t3_negative", "warning", f"table 3 {code}/{a} is negative ({v.raw})", {"row_code": code, "applicant": a}, v.line))
-                    continue
-                a = key[1]
+            for a, v in zip(t.columns, col.items):
                 val, err = _val_of(v)
-                cells[key] = val
+                t.cells[(code, a)] = val
                 if err:
                     t.problems.append(Problem("t3_bad_cell", "warning", f"table 3 {code}/{a}: {err}", {"row_code": code, "applicant": a}, v.line))
                 elif val.value is not None and val.value < 0:
@@ -637,7 +590,7 @@ def read_t2(items: list[Item], start: int, end: int, template_hint: str | None) 
             t.votes[sec_template] = t.votes.get(sec_template, 0) + 1
         t.sections[section] = tmpl
         sec = section
-        jl = j if not _label_follows(items, j) else skip_continuations(
+        jl = skip_continuations(
             items,
             j,
             same=lambda k, c=item, sec=sec: match_proactive_item(k, sec) == c,
@@ -708,7 +661,7 @@ def find_legacy(items: list[Item], min_rows: int = 2) -> int:
     seen: set[str] = set()
     for j, it in enumerate(items):
         if it.label and len(it.key) <= 16:
-            c = _legacy_code_received(it.key) if first >= 0 else _legacy_code(it.key)
+            c = match_legacy_label(it.key, "received" if first >= 0 else None)
             if c is None:
                 continue
             if c == "received" and first < 0:
@@ -746,7 +699,7 @@ def read_legacy(items: list[Item], min_rows: int = 2) -> Legacy:
         if codes.legacy_parents().get(code) is None:
             section = fam
         sec = section
-        jl = j if not _label_follows(items, j) else skip_continuations(
+        jl = skip_continuations(
             items, j, same=lambda k, c=code, sec=sec: match_legacy_label(k, sec) == c, unknown=lambda k, sec=sec: match_legacy_label(k, sec) is None and k not in _UNIT_LABELS
         )
         col = collect(items, jl, 1, skip_units=True)
