@@ -107,3 +107,31 @@ def test_manifest_and_schema_of_every_table(tmp_path):
         assert df.columns == [c.name for c in TABLES[name]["columns"]]
         schema(name).validate(df, lazy=True)
     assert ds["reports"].height == 20
+
+
+def test_writer_pauses_the_garbage_collector_only_while_open(tmp_path):
+    """The writer pauses the cyclic collector while it holds rows; closing or aborting it must
+    give the caller (a notebook kernel, say) its collector back, and a collector the caller had
+    turned off stays off."""
+    import gc
+
+    assert gc.isenabled()
+    with DatasetWriter(tmp_path / "a", batch_files=1) as w:
+        assert not gc.isenabled()
+        w.add(parse_file(_files()[1]))
+        w.add(parse_file(_files()[2]))  # flushed: the collector ran, and is paused again
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        with DatasetWriter(tmp_path / "b") as w:
+            w.add(parse_file(_files()[1]))
+            raise RuntimeError("crash")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with DatasetWriter(tmp_path / "c") as w:
+            w.add(parse_file(_files()[1]))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert read_dataset(tmp_path / "a")["reports"].height == 2
