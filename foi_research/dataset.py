@@ -244,6 +244,7 @@ class DatasetWriter:
                 pass
         shutil.rmtree(self.tmp, ignore_errors=True)
         self._resume_gc()
+        self._imports.join()  # (an import cut off at interpreter exit can crash the exit)
 
     def __enter__(self):
         return self
