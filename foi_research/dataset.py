@@ -30,7 +30,9 @@ MANIFEST = "manifest.json"
 def _import_heavy() -> None:
     """polars, pyarrow, pandera and the schemas: about a second to import, so this module imports
     them when first needed. A DatasetWriter starts importing them in a background thread, which
-    lets a parse start its worker processes at once instead of after the imports."""
+    lets a parse start its worker processes at once instead of after the imports, and joins that
+    thread before it uses them (two threads importing the same packages at once may see a module
+    half initialised)."""
     import pandera.errors  # noqa: F401
     import polars  # noqa: F401
     import pyarrow.parquet  # noqa: F401
@@ -129,7 +131,6 @@ class DatasetWriter:
         try:
             self._write(batch)
         finally:
-            del batch
             if self._gc_was_enabled:
                 gc.collect(1)  # what became garbage since the last flush (young generations)
 

@@ -206,9 +206,8 @@ def _full_name(agency: str, body: str) -> str:
     """Complete a township or suffix-less agency name from the text: '建新镇' -> '遂溪县建新镇人民政府'
     when the signature prints it so; '五常市民意乡' -> '五常市民意乡人民政府'. Only names of
     townships or names without an agency suffix are completed, with a county or city prefix
-    found in the gazetteer and/or a government suffix."""
-    if not _completable(agency):
-        return agency
+    found in the gazetteer and/or a government suffix. The caller checks _completable(agency)
+    first (read_meta: so that it only builds the body text when needed)."""
     text = compact(body)
     best = agency
     g = gazetteer()
