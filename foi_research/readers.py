@@ -360,8 +360,10 @@ def _is_data_table(table, texts: dict | None = None) -> bool:
 
 
 def _cell_text(td) -> str:
-    # the text serialisation of the cell is "".join(td.itertext()), built in C
-    text = _lxml().etree.tostring(td, method="text", encoding="unicode", with_tail=False)
+    if len(td):  # markup or comments inside: "".join(td.itertext()), serialised in C
+        text = _lxml().etree.tostring(td, method="text", encoding="unicode", with_tail=False)
+    else:  # text only (most cells): the same string, without a serialisation
+        text = td.text or ""
     if " " not in text and text.isprintable():
         return text  # no whitespace at all (any other is not printable): nothing to change
     return _CELL_WS.sub(" ", text).strip()
@@ -404,13 +406,13 @@ def _html_table(table, texts: dict | None = None) -> list[list[tuple[str, int, b
         append = row.append
         col = 0
         line = tr.sourceline or 0
-        for td in tr:
-            if not isinstance(td.tag, str) or td.tag.lower() not in ("td", "th"):
-                continue
+        for td in tr.iterchildren("td", "th"):  # (the HTML parser gives tags in lower case)
             if col in carry:  # columns covered from above come first
                 col = _fill_carried(carry, col, line, append)
-            cs = _span(td.get("colspan"), 50)
-            rs = _span(td.get("rowspan"), 200)
+            a = td.get("colspan")
+            cs = 1 if a is None else _span(a, 50)
+            a = td.get("rowspan")
+            rs = 1 if a is None else _span(a, 200)
             txt = text_of(td)
             tdline = td.sourceline or line
             append((_cell_text(td) if txt is None else txt, tdline, False))
