@@ -349,6 +349,8 @@ def _is_data_table(table, texts: dict | None = None) -> bool:
     cells = _lxml().cells(table)
     if len(cells) < 2:
         return False
+    if len(cells) > 20:
+        return True  # whatever its cells hold (their texts are read by _html_table)
     if texts is None:
         texts = {}
     longest = 0
