@@ -15,7 +15,7 @@ all its descendants (worker pools, Dask nannies) every 50 ms: wall time, CPU tim
 an upper bound).
 
   floor      read every file's bytes and decode them (readers.decode), on the same worker pool as
-             the parse: the least any parser has to do with these files
+             the parse: the least any parser has to do with these files (the faster of two runs)
   parse      the real pipeline, parse_paths + DatasetWriter to parquet (= foi-research parse)
   build      foi-research build on the documents (parse, harmonise, panel, datapackage, codebook),
              when foi_research/build.py exists
@@ -23,7 +23,9 @@ an upper bound).
              region profile on regions present in the data) against the built dataset, when
              foi_research/studies.py exists
 
-Throughputs (reports/s) are measured on the work itself, from the first file to the last write;
+Before a corpus is measured its files are read once, untimed, and before the first measured
+stage a few files are parsed and written, untimed: every stage then reads the corpus and loads
+the libraries from the page cache, whichever runs first. Throughputs (reports/s) are measured on the work itself, from the first file to the last write;
 'wall' columns include interpreter start-up. The table is printed as markdown; --readme also puts
 it, with the machine it ran on, into the Performance section of README.md (between the
 <!-- bench:begin --> and <!-- bench:end --> markers). Targets (2-core machine): parse >= 1,000
@@ -123,6 +125,8 @@ def _stage(argv: list[str]) -> None:
     from foi_research.parse import iter_files
 
     files = [str(f) for f in iter_files([src])]
+    if len(argv) > 4:  # a warm-up run on the first files only
+        files = files[: int(argv[4])]
     t0 = time.perf_counter()
     if kind == "floor":
         from foi_research.executor import run_tasks
@@ -252,17 +256,42 @@ def machine() -> dict:
     }
 
 
+def _warm_files(src: Path) -> None:
+    """Read every file of a corpus once, untimed, so that the floor and the parse both read from
+    the page cache (else whichever runs first pays for the disk)."""
+    for f in src.rglob("*"):
+        if f.is_file():
+            f.read_bytes()
+
+
+def _warm_libraries(src: Path, workers: int) -> None:
+    """Parse and write a few files, untimed, so that the libraries (polars, pyarrow, pandera,
+    lxml, OpenCC's dictionaries) are in the page cache before the first measured stage."""
+    out = WORK / "out" / "warm-up"
+    measure([sys.executable, str(Path(__file__)), "_stage", "parse", str(src), str(out), str(workers), "200"])
+    shutil.rmtree(out, ignore_errors=True)
+
+
 def run(sizes: list[int], per_files: list[int], workers: int, do_build: bool, do_notebooks: bool) -> list[dict]:
     rows = []
     have_build = (ROOT / "foi_research" / "build.py").exists()
     have_studies = (ROOT / "foi_research" / "studies.py").exists()
+    warm = False
     for n in sizes:
         for k in per_files:
             src, n_files, n_reports = corpus(n, k, workers)
             print(f"  {n_reports:,} reports in {n_files:,} files ({k}/file):", flush=True)
             row = {"reports": n_reports, "files": n_files, "per_file": k, "workers": workers}
             out = WORK / "out" / f"parse-{n}-x{k}"
-            floor = measure([sys.executable, str(Path(__file__)), "_stage", "floor", str(src), "-", str(workers)])
+            _warm_files(src)
+            if not warm:
+                _warm_libraries(src, workers)
+                warm = True
+            # the floor is short and noisy: the faster of two runs (a stricter target for the parse)
+            floor = min(
+                (measure([sys.executable, str(Path(__file__)), "_stage", "floor", str(src), "-", str(workers)]) for _ in range(2)),
+                key=lambda f: f["stage"]["seconds"],
+            )
             row["floor_s"] = floor["stage"]["seconds"]
             print(f"    floor  {row['floor_s']:.1f}s", flush=True)
             parse = measure([sys.executable, str(Path(__file__)), "_stage", "parse", str(src), str(out), str(workers)])

@@ -19,8 +19,11 @@ DATE_LINE = re.compile(
 )
 BARE_DATE = re.compile(r"(?:^|\s)(20\d{2}|19\d{2})[-/.](\d{1,2})[-/.](\d{1,2})(?:\s|$)")
 _TITLE_WORD = re.compile(r"(?:报告|年报)$")
-META_PREFIX = re.compile(r"^(?:标题|题名|名称|文件名称|文章标题|主题|title)\s*[::]\s*", re.I)
-_META_FIRST = frozenset("标题名文主tT")  # the characters META_PREFIX can start with (re.I)
+# the labels a scraped page puts before a document's title ('标题:…')
+_META_WORDS = ("标题", "题名", "名称", "文件名称", "文章标题", "主题", "title")
+META_PREFIX = re.compile(r"^(?:" + "|".join(_META_WORDS) + r")\s*[::]\s*", re.I)
+# the characters META_PREFIX can start with (either case: re.I)
+_META_FIRST = frozenset(c for w in _META_WORDS for c in (w[0].lower(), w[0].upper()))
 
 
 def strip_meta_prefix(s: str) -> str:
