@@ -135,3 +135,33 @@ def test_writer_pauses_the_garbage_collector_only_while_open(tmp_path):
     finally:
         gc.enable()
     assert read_dataset(tmp_path / "a")["reports"].height == 2
+
+
+def test_writer_frees_a_batch_before_collecting(tmp_path):
+    """After writing a batch the writer runs a young-generation collection; the batch must be
+    freed by then, else the collection walks every row it held (on 2,000 files, 60-90 ms per
+    flush, about 10 % of the main process's work) only to keep it alive a little longer."""
+    import gc
+
+    from foi_research.parse import Parsed
+
+    held: list[int] = []
+
+    def count_batches(phase, info):
+        if phase == "start" and info["generation"] == 1:
+            young = gc.get_objects(0) + gc.get_objects(1)
+            held.append(sum(isinstance(o, Parsed) for o in young))
+
+    files = _files()[:4]
+    assert len(files) == 4
+    gc.callbacks.append(count_batches)
+    try:
+        with DatasetWriter(tmp_path / "a", batch_files=2) as w:
+            for f in files:
+                w.add(parse_file(f))  # not kept here: the writer holds the only reference
+    finally:
+        gc.callbacks.remove(count_batches)
+    assert len(held) >= 2  # a collection after each flush of two files
+    # only the file being added when the batch filled up (add() still holds it) may be alive
+    assert max(held) <= 1, held
+    assert read_dataset(tmp_path / "a")["reports"].height >= 4
