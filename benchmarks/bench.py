@@ -25,8 +25,9 @@ an upper bound).
 
 Before a corpus is measured its files are read once, untimed, and before the first measured
 stage a few files are parsed and written, untimed: every stage then reads the corpus and loads
-the libraries from the page cache, whichever runs first. Throughputs (reports/s) are measured on the work itself, from the first file to the last write;
-'wall' columns include interpreter start-up. The table is printed as markdown; --readme also puts
+the libraries from the page cache, whichever runs first. Throughputs (reports/s) are measured on
+the work itself, from the first file to the last write; 'wall' columns include interpreter
+start-up. The table is printed as markdown; --readme also puts
 it, with the machine it ran on, into the Performance section of README.md (between the
 <!-- bench:begin --> and <!-- bench:end --> markers). Targets (2-core machine): parse >= 1,000
 reports/s, parse within 5x the floor, 100k reports end to end (build) in under 5 minutes and

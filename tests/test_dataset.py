@@ -140,7 +140,7 @@ def test_writer_pauses_the_garbage_collector_only_while_open(tmp_path):
 def test_writer_frees_a_batch_before_collecting(tmp_path):
     """After writing a batch the writer runs a young-generation collection; the batch must be
     freed by then, else the collection walks every row it held (on 2,000 files, 60-90 ms per
-    flush, about 10 % of the main process's work) only to keep it alive a little longer."""
+    flush, about 10 % of the writer's work) only to keep it alive a little longer."""
     import gc
 
     from foi_research.parse import Parsed
