@@ -5,9 +5,9 @@ matched by file name and year), year and agency right, cell accuracy of table 3,
 legacy figures (a blank source cell is null in the truth; 0 or null are both right for it), wrong
 cells, and "silent" wrong cells: wrong values in a report that carries no quality warning and
 has status ok. Legacy figures are compared with origin `narrative` for narrative reports and
-`table` otherwise, as in the shared evaluator; `Scorecard.prose` also reports prose figures of
-post-2019 reports (origin narrative) against the truth's legacy block, which the shared evaluator
-does not score.
+`table` otherwise, as in the shared evaluator; `Scorecard.prose` also scores, on their own, the
+figures that post-2019 reports state in prose (printed_in `prose`) against the truth's legacy
+block.
 """
 from __future__ import annotations
 
@@ -135,14 +135,16 @@ def score(truths: list[dict], ds: dict[str, pl.DataFrame]) -> Scorecard:
         for x in lg.iter_rows(named=True):
             if x["origin"] == want:
                 gotl.setdefault(x["indicator"], x["value"])
-            if x["origin"] == "narrative":
+            if x.get("printed_in") == "prose":
                 prose.setdefault(x["indicator"], x["value"])
+        # the truth's legacy block of a post-2019 report holds the figures its prose states
+        post2019_prose = t.get("template") in ("2019", "2021") and not (t.get("complete") or {}).get("legacy")
         for ind, exp in (t.get("legacy") or {}).items():
-            if want == "table" and not (t.get("complete") or {}).get("legacy") and t.get("template") in ("2019", "2021"):
-                # post-2019 report: the truth's legacy block holds prose figures
-                check("prose", f"prose {ind}", exp, prose.get(ind))
-                continue
             check("lg", f"legacy {ind}", exp, gotl.get(ind))
+            if post2019_prose:  # also scored on their own, from the rows printed in prose
+                got = prose.get(ind)
+                c["prose"] += 1
+                c["prose_ok"] += int(got == exp or (exp is None and got in (None, 0)))
     return card
 
 

@@ -402,11 +402,11 @@ def report_counts(ds: dict[str, pl.DataFrame], crosswalk: "str | Path | Crosswal
     # --- candidate sources, long: report_id, scheme, code, value, source
     t3 = _t3_rows(ds["requests"]).join(reports, on="report_id", how="inner")
     t3 = t3.with_columns(pl.when(pl.col("template").is_in(["2019", "2021"])).then(pl.col("template")).otherwise(pl.lit("2021")).alias("scheme"))
-    leg = ds["legacy"]
+    leg = _with_printed_in(ds["legacy"])
     # the statistics-table indicators the panel uses: intake, totals and the crosswalk's rows
     fam = sorted({c for v in INTAKE["legacy"].values() for c in v} | set(cw.table.filter(pl.col("scheme") == "legacy")["code"].to_list()))
-    legt = leg.filter(pl.col("origin") == "table").select("report_id", pl.col("indicator").alias("code"), pl.col("value").cast(pl.Int64))
-    legn = leg.filter(pl.col("origin") == "narrative").select("report_id", pl.col("indicator").alias("code"), pl.col("value").cast(pl.Int64))
+    legt = leg.filter(pl.col("printed_in") == "statistics_table").select("report_id", pl.col("indicator").alias("code"), pl.col("value").cast(pl.Int64))
+    legn = leg.filter(pl.col("printed_in") == "prose").select("report_id", pl.col("indicator").alias("code"), pl.col("value").cast(pl.Int64))
 
     has_t3 = set(t3["report_id"].to_list())
     has_lt = set(legt.filter(pl.col("code").is_in(fam))["report_id"].to_list())
@@ -519,10 +519,10 @@ def _appeals(ds: dict[str, pl.DataFrame], ids: pl.DataFrame) -> pl.DataFrame:
     )
     t4 = per.select("report_id").unique().join(rec, on="report_id", how="left").join(lit, on="report_id", how="left").with_columns(pl.lit("table4").alias("appeals_source"))
     cols = list(APPEALS_LEGACY)
-    leg = ds["legacy"].filter(pl.col("indicator").is_in(list(APPEALS_LEGACY.values())))
+    leg = _with_printed_in(ds["legacy"]).filter(pl.col("indicator").is_in(list(APPEALS_LEGACY.values())))
 
-    def from_legacy(origin: str, label: str) -> pl.DataFrame:
-        f = leg.filter(pl.col("origin") == origin)
+    def from_legacy(printed_in: str, label: str) -> pl.DataFrame:
+        f = leg.filter(pl.col("printed_in") == printed_in)
         if f.height == 0:
             return pl.DataFrame(schema={"report_id": pl.String, **{c: pl.Int64 for c in cols}, "appeals_source": pl.String})
         w = f.pivot(on="indicator", index="report_id", values="value", aggregate_function="first")
@@ -531,7 +531,7 @@ def _appeals(ds: dict[str, pl.DataFrame], ids: pl.DataFrame) -> pl.DataFrame:
                 w = w.with_columns(pl.lit(None, pl.Int64).alias(c))
         return w.select("report_id", *cols).with_columns(pl.lit(label).alias("appeals_source"))
 
-    frames = [t4.select("report_id", *cols, "appeals_source"), from_legacy("table", "legacy_table"), from_legacy("narrative", "narrative")]
+    frames = [t4.select("report_id", *cols, "appeals_source"), from_legacy("statistics_table", "legacy_table"), from_legacy("prose", "narrative")]
     sch = {"report_id": pl.String, **{c: pl.Int64 for c in cols}, "appeals_source": pl.String}
     rank = {"table4": 0, "legacy_table": 1, "narrative": 2}
     allf = pl.concat([f.cast(sch) for f in frames], how="vertical").with_columns(pl.col("appeals_source").replace_strict(rank, return_dtype=pl.Int32).alias("_r"))
@@ -542,9 +542,20 @@ def _appeals(ds: dict[str, pl.DataFrame], ids: pl.DataFrame) -> pl.DataFrame:
 # the columns of each contract table that the panel reads
 PANEL_INPUTS = {
     "requests": ["report_id", "row_code", "applicant", "value", "derived"],
-    "legacy": ["report_id", "indicator", "value", "origin"],
+    "legacy": ["report_id", "indicator", "value", "origin", "printed_in"],
     "appeals": ["report_id", "proceeding", "outcome", "value"],
 }
+
+
+def _with_printed_in(leg: pl.DataFrame) -> pl.DataFrame:
+    """The legacy rows with printed_in, which the panel reads to tell the statistics table from
+    prose. A dataset written before printed_in existed has only origin, which then meant exactly
+    that (table = statistics table, narrative = prose)."""
+    if "printed_in" in leg.columns:
+        return leg
+    return leg.with_columns(
+        pl.when(pl.col("origin") == "table").then(pl.lit("statistics_table")).otherwise(pl.lit("prose")).alias("printed_in")
+    )
 
 
 def _collect(frame: "pl.DataFrame | pl.LazyFrame", where: pl.Expr | None = None, columns: Sequence[str] | None = None) -> pl.DataFrame:

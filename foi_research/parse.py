@@ -168,6 +168,18 @@ def _year_template(year: int | None) -> str:
     return "narrative"
 
 
+# templates whose reports carry statistics tables (see `origins` in reference/codes.yaml)
+_TABLE_TEMPLATES = frozenset({"2019", "2021", "legacy-stats"})
+
+
+def legacy_origin(template: str) -> str:
+    """legacy.origin of every figure of a report of this template: `table` for a report of a
+    table template (its prose restates its tables), `narrative` for a report whose figures are
+    only in prose. This is how the shared evaluator reads the contract's origin; where a figure
+    was printed (statistics table or prose) is legacy.printed_in."""
+    return "table" if template in _TABLE_TEMPLATES else "narrative"
+
+
 def report_id_for(path: Path, line: int) -> str:
     return f"{path.stem}:{line}"
 
@@ -355,15 +367,18 @@ def _parse_segment(doc: Document, seg, base: dict, out: Parsed, seen_ids: set[st
             )
 
     # ---- legacy table and prose
+    origin = legacy_origin(template)
     if lg.found:
         problems += lg.problems
         for ind, v in lg.values.items():
-            out.legacy.append({"report_id": rid, "indicator": ind, "value": v.value, "origin": "table", "raw": v.raw, "line": v.line})
+            out.legacy.append(
+                {"report_id": rid, "indicator": ind, "value": v.value, "origin": origin, "printed_in": "statistics_table", "raw": v.raw, "line": v.line}
+            )
         problems += checks.check_legacy(lg.values, "table")
     figs = narrative.extract(rows)
     narr = {f.indicator: Val(f.value, f.raw, f.line) for f in figs}
     for f in figs:
-        out.legacy.append({"report_id": rid, "indicator": f.indicator, "value": f.value, "origin": "narrative", "raw": f.raw, "line": f.line})
+        out.legacy.append({"report_id": rid, "indicator": f.indicator, "value": f.value, "origin": origin, "printed_in": "prose", "raw": f.raw, "line": f.line})
     problems += checks.check_legacy(narr, "narrative", skip=("received",) if "结转" in text else ())
     problems += checks.check_narrative(narr, lg.values if lg.found else {}, t3.cells, t4.cells, template)
 

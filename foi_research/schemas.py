@@ -113,13 +113,18 @@ TABLES: dict[str, dict] = {
     },
     "legacy": {
         "title": "Pre-2019 statistics and figures in prose / 统计表与正文数字",
-        "description": "The request and review figures of the 2008-2018 statistics table (origin table) and figures stated in prose (origin narrative).",
-        "key": ["report_id", "indicator", "origin"],
+        "description": (
+            "The request and review figures of the 2008-2018 statistics table (printed_in statistics_table) and "
+            "figures stated in prose (printed_in prose). origin is the kind of report: table for a report of a "
+            "table template (2019, 2021, pre-2019 statistics table), narrative for a report with figures in prose only."
+        ),
+        "key": ["report_id", "indicator", "printed_in"],
         "columns": [
             Col("report_id", S, False, "Report the figure belongs to"),
             Col("indicator", S, False, "Indicator", "legacy_indicators"),
             Col("value", I, True, "The number as printed (null where blank)"),
-            Col("origin", S, False, "table (statistics table) or narrative (prose)", "origins"),
+            Col("origin", S, False, "table (a report of a table template: 2019, 2021, pre-2019 statistics table) or narrative (a report with figures in prose only)", "origins"),
+            Col("printed_in", S, False, "Where the figure was printed: statistics_table or prose", "printed_in", contract=False),
             Col("raw", S, True, "The cell text, or the phrase of prose the figure was read from"),
             Col("line", I, True, "Source line", ge=0),
         ],

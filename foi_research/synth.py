@@ -1578,7 +1578,7 @@ def _verify_report(t: ReportTruth, r: dict, rows: dict) -> list[str]:
         elif not _same(v, full2[k]):
             out.append(f"t2 {k[0]}/{k[1]}: {v} placed in a cut-off row (printed {full2[k]})")
     # statistics table and prose
-    lg = {x["indicator"]: x["value"] for x in rows.get("legacy", []) if x["origin"] == "table"}
+    lg = {x["indicator"]: x["value"] for x in rows.get("legacy", []) if x["printed_in"] == "statistics_table"}
     for k, v in t.legacy.items():
         amb = k in t.ambiguous["legacy"]
         if k not in lg:
@@ -1593,7 +1593,7 @@ def _verify_report(t: ReportTruth, r: dict, rows: dict) -> list[str]:
             out.append(f"legacy {k}: value {v} for an indicator that is not printed")
         elif not _same(v, t.full_legacy[k]):
             out.append(f"legacy {k}: {v} placed in a cut-off row (printed {t.full_legacy[k]})")
-    nv = {x["indicator"]: x["value"] for x in rows.get("legacy", []) if x["origin"] == "narrative"}
+    nv = {x["indicator"]: x["value"] for x in rows.get("legacy", []) if x["printed_in"] == "prose"}
     for k, v in t.narrative.items():
         if nv.get(k) != v:
             out.append(f"prose {k}: {nv.get(k)} != {v}")

@@ -201,7 +201,7 @@ def test_overlap_counted_when_it_is_a_separate_answer(seeds_dataset):
     ds = dict(seeds_dataset)
     rid = ds["reports"].filter(pl.col("source_file").str.ends_with(SEED_FILES["linzi"]) & (pl.col("year") == 2017))["report_id"][0]
     lg = ds["legacy"]
-    edit = (pl.col("report_id") == rid) & (pl.col("origin") == "table")
+    edit = (pl.col("report_id") == rid) & (pl.col("printed_in") == "statistics_table")
     # a variant of the 2017 table where 不属于本行政机关 excludes the referrals: 0 + 1 + 20 = 21
     ds["legacy"] = lg.with_columns(pl.when(edit & (pl.col("indicator") == "not_this_agency")).then(0).otherwise(pl.col("value")).alias("value"))
     r = metrics.build_panel(ds).filter(pl.col("report_id") == rid).row(0, named=True)

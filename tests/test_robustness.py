@@ -153,7 +153,7 @@ def _legacy_doc(rows_text: str) -> str:
 
 def _check_legacy(ds):
     truth = SEEDS["linzi-govoffice-2017"]
-    lg = ds["legacy"].filter(pl.col("origin") == "table")
+    lg = ds["legacy"].filter(pl.col("printed_in") == "statistics_table")
     got = dict(zip(lg["indicator"], lg["value"]))
     for k, v in truth["legacy"].items():
         assert got.get(k) == v, (k, got.get(k), v)

@@ -260,7 +260,7 @@ def test_bug_statistics_table_cut_off_is_ok(tmp_path):
 def test_bug_statistics_table_cut_before_second_anchor(tmp_path):
     p = _parse(tmp_path, "\n".join(_LEGACY[:14]) + "\n")  # cut after 1.当面申请数 | 件 | 2
     assert p.reports[0]["template"] == "legacy-stats"
-    assert {(x["indicator"], x["value"]) for x in p.legacy if x["origin"] == "table"} >= {("received", 5), ("received_in_person", 2)}
+    assert {(x["indicator"], x["value"]) for x in p.legacy if x["printed_in"] == "statistics_table"} >= {("received", 5), ("received_in_person", 2)}
 
 
 def test_bug_blank_other_row_in_2019_template(tmp_path):

@@ -116,7 +116,7 @@ def test_linzi_2016_narrative_contradicting_its_table_is_flagged(seeds_dataset):
     msgs = " ".join(q["message"].to_list())
     assert "9" in msgs and "17" in msgs
     # the unrelated 35 in-person requests of a subordinate unit (区志办) are not mistaken for the office's
-    lg = seeds_dataset["legacy"].filter((pl.col("report_id") == r["report_id"]) & (pl.col("origin") == "narrative"))
+    lg = seeds_dataset["legacy"].filter((pl.col("report_id") == r["report_id"]) & (pl.col("printed_in") == "prose"))
     assert dict(zip(lg["indicator"], lg["value"]))["received_in_person"] == 1
 
 
