@@ -168,8 +168,8 @@ def _year_template(year: int | None) -> str:
     return "narrative"
 
 
-# templates whose reports carry statistics tables (see `origins` in reference/codes.yaml)
-_TABLE_TEMPLATES = frozenset({"2019", "2021", "legacy-stats"})
+# template -> legacy.origin of its reports' figures (reference/codes.yaml, templates)
+_LEGACY_ORIGIN = {str(c.code): c.extra["legacy_origin"] for c in codes.V("templates")}
 
 
 def legacy_origin(template: str) -> str:
@@ -177,7 +177,7 @@ def legacy_origin(template: str) -> str:
     table template (its prose restates its tables), `narrative` for a report whose figures are
     only in prose. This is how the shared evaluator reads the contract's origin; where a figure
     was printed (statistics table or prose) is legacy.printed_in."""
-    return "table" if template in _TABLE_TEMPLATES else "narrative"
+    return _LEGACY_ORIGIN.get(template, "narrative")
 
 
 def report_id_for(path: Path, line: int) -> str:
