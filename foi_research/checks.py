@@ -155,12 +155,13 @@ _LEGACY_SUMS = [
 ]
 
 
-def check_legacy(values: dict[str, Val], origin: str, skip: tuple[str, ...] = ()) -> list[Problem]:
-    """Sums of the statistics table (origin table) or of figures stated in prose (origin
-    narrative; only when the stated parts overshoot the total). `skip` names totals not to check
-    (post-2019 prose breaks down received + carried-over requests by channel)."""
+def check_legacy(values: dict[str, Val], printed_in: str, skip: tuple[str, ...] = ()) -> list[Problem]:
+    """Sums of the statistics table (printed_in statistics_table) or of figures stated in prose
+    (printed_in prose; only when the stated parts overshoot the total). `skip` names totals not to
+    check (post-2019 prose breaks down received + carried-over requests by channel)."""
     out = []
-    where = "statistics table" if origin == "table" else "prose"
+    prose = printed_in == "prose"
+    where = "prose" if prose else "statistics table"
     for total, parts in _LEGACY_SUMS:
         if total in skip:
             continue
@@ -168,14 +169,14 @@ def check_legacy(values: dict[str, Val], origin: str, skip: tuple[str, ...] = ()
         if not _printed(t):
             continue
         present = [p for p in parts if p in values]
-        if origin == "narrative":
+        if prose:
             # prose rarely lists every category; compare only when the parts overshoot the total
             if len(present) < 2:
                 continue
         elif len(present) < len(parts) - 1:
             continue
         s = sum(_n(values.get(p)) for p in present)
-        if origin == "narrative" and s <= _n(t):
+        if prose and s <= _n(t):
             continue
         if s == _n(t):
             continue

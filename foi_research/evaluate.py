@@ -66,6 +66,12 @@ class Scorecard:
         out(self.summary())
 
 
+def _agrees(expected, got) -> bool:
+    """A value agrees with the truth when equal; a blank source cell (null in the truth) may be
+    read as null or 0."""
+    return got == expected or (expected is None and got in (None, 0))
+
+
 def score(truths: list[dict], ds: dict[str, pl.DataFrame]) -> Scorecard:
     card = Scorecard()
     c = card.counts
@@ -106,7 +112,7 @@ def score(truths: list[dict], ds: dict[str, pl.DataFrame]) -> Scorecard:
 
         def check(kind, label, expected, got):
             c[kind] += 1
-            ok = (got == expected) or (expected is None and got in (None, 0))
+            ok = _agrees(expected, got)
             if ok:
                 c[kind + "_ok"] += 1
             elif got is None:
@@ -144,7 +150,7 @@ def score(truths: list[dict], ds: dict[str, pl.DataFrame]) -> Scorecard:
             if post2019_prose:  # also scored on their own, from the rows printed in prose
                 got = prose.get(ind)
                 c["prose"] += 1
-                c["prose_ok"] += int(got == exp or (exp is None and got in (None, 0)))
+                c["prose_ok"] += _agrees(exp, got)
     return card
 
 

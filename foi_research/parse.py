@@ -374,12 +374,12 @@ def _parse_segment(doc: Document, seg, base: dict, out: Parsed, seen_ids: set[st
             out.legacy.append(
                 {"report_id": rid, "indicator": ind, "value": v.value, "origin": origin, "printed_in": "statistics_table", "raw": v.raw, "line": v.line}
             )
-        problems += checks.check_legacy(lg.values, "table")
+        problems += checks.check_legacy(lg.values, "statistics_table")
     figs = narrative.extract(rows)
     narr = {f.indicator: Val(f.value, f.raw, f.line) for f in figs}
     for f in figs:
         out.legacy.append({"report_id": rid, "indicator": f.indicator, "value": f.value, "origin": origin, "printed_in": "prose", "raw": f.raw, "line": f.line})
-    problems += checks.check_legacy(narr, "narrative", skip=("received",) if "结转" in text else ())
+    problems += checks.check_legacy(narr, "prose", skip=("received",) if "结转" in text else ())
     problems += checks.check_narrative(narr, lg.values if lg.found else {}, t3.cells, t4.cells, template)
 
     # ---- status

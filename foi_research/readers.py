@@ -344,8 +344,9 @@ def _read_html(doc: Document, data: bytes) -> None:
 
 
 def _is_data_table(table, texts: dict | None = None) -> bool:
-    """A table used for page layout (one cell, or cells holding whole paragraphs) is read as
-    blocks of text, not as a grid. `texts` receives the text of every cell (for _html_table)."""
+    """A table used for page layout (one cell, or a few cells of which one holds a whole
+    paragraph) is read as blocks of text, not as a grid; a table of more than 20 cells is always
+    a grid. `texts` receives the text of every cell read here (for _html_table)."""
     cells = _lxml().cells(table)
     if len(cells) < 2:
         return False
@@ -358,7 +359,7 @@ def _is_data_table(table, texts: dict | None = None) -> bool:
         t = texts[c] = _cell_text(c)
         if len(t) > longest:
             longest = len(t)
-    return longest <= 400 or len(cells) > 20
+    return longest <= 400
 
 
 def _cell_text(td) -> str:
