@@ -111,7 +111,7 @@ def corpus(n_reports: int, per_file: int, workers: int) -> tuple[Path, int, int]
 
 
 def _floor_one(path: str) -> int:
-    from foi_research.readers import decode
+    from foi_research.read.readers import decode
 
     data = Path(path).read_bytes()
     try:
@@ -123,7 +123,7 @@ def _floor_one(path: str) -> int:
 
 def _stage(argv: list[str]) -> None:
     kind, src, out, workers = argv[0], argv[1], argv[2], int(argv[3])
-    from foi_research.parse import iter_files
+    from foi_research.pipeline import iter_files
 
     files = [str(f) for f in iter_files([src])]
     if len(argv) > 4:  # a warm-up run on the first files only
@@ -136,8 +136,8 @@ def _stage(argv: list[str]) -> None:
         chars = sum(run_tasks(_floor_one, files, backend=backend, workers=workers, chunksize=8))
         res = {"files": len(files), "chars": chars}
     else:
-        from foi_research.dataset import DatasetWriter
-        from foi_research.parse import parse_paths
+        from foi_research.validate.dataset import DatasetWriter
+        from foi_research.pipeline import parse_paths
 
         n = 0
         with DatasetWriter(out) as w:

@@ -26,9 +26,12 @@ from typing import Annotated, Callable, Optional, Sequence
 import polars as pl
 import typer
 
-from . import __version__, export, metrics, schemas
-from .dataset import MANIFEST, DatasetError, DatasetWriter, _owned
-from .parse import TABLES as CONTRACT_TABLES
+from foi_research import __version__
+from foi_research.present import export
+from foi_research.harmonise import metrics
+from foi_research.validate import schemas
+from foi_research.validate.dataset import MANIFEST, DatasetError, DatasetWriter, _owned
+from foi_research.model import TABLES as CONTRACT_TABLES
 
 DEFAULT_INPUTS = ("data/corpus",)
 DEFAULT_OUT = "outputs/dataset"
@@ -111,7 +114,7 @@ def build_dataset(
             staging.mkdir()
             src = paths[0]
         else:
-            from .parse import iter_files, parse_paths
+            from foi_research.pipeline import iter_files, parse_paths
 
             files = list(iter_files(paths))
             if not files:

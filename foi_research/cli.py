@@ -39,8 +39,8 @@ def parse(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary")] = False,
 ):
     """Parse reports into reports, requests, appeals, proactive, legacy and quality tables."""
-    from .dataset import DatasetError, DatasetWriter
-    from .parse import iter_files, parse_paths
+    from foi_research.validate.dataset import DatasetError, DatasetWriter
+    from foi_research.pipeline import iter_files, parse_paths
 
     missing = [str(p) for p in inputs if not p.exists()]
     for m in missing:
@@ -80,7 +80,7 @@ def evaluate(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every problem")] = False,
 ):
     """Parse documents with known answers and print a scorecard."""
-    from .evaluate import evaluate as run_eval
+    from foi_research.validate.evaluate import evaluate as run_eval
 
     card = run_eval(truth, docs)
     card.print(None, verbose=verbose)  # plain print: one unwrapped line per report, summary last
@@ -104,9 +104,9 @@ def all_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars")] = False,
 ):
     """The main job: build the dataset (parse, panel, datapackage, codebook, CSV, Stata), then run every study in params/."""
-    from .build import BuildError, build_dataset
-    from .dataset import DatasetError
-    from .studies import batch, default_out_dir, project_path, study_files
+    from foi_research.build import BuildError, build_dataset
+    from foi_research.validate.dataset import DatasetError
+    from foi_research.present.studies import batch, default_out_dir, project_path, study_files
 
     root_inputs = [project_path(p) for p in (inputs or [Path("data/corpus")])]
     out, pdir = project_path(out), project_path(params)
@@ -142,7 +142,7 @@ def _register_commands() -> None:
         import_module(f"foi_research.{mod}").register(app)
 
 
-_COMMAND_MODULES: list[str] = ["build", "studies"]
+_COMMAND_MODULES: list[str] = ["build", "present.studies"]
 
 
 def main() -> None:  # console-script entry point

@@ -44,8 +44,8 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from . import codes
-from .codes import APPEAL_OUTCOMES, APPLICANTS, PROACTIVE_LAYOUT, PROCEEDINGS
+from foi_research.reference import codes
+from foi_research.reference.codes import APPEAL_OUTCOMES, APPLICANTS, PROACTIVE_LAYOUT, PROCEEDINGS
 
 TEMPLATES = ("2021", "2019", "legacy-stats", "narrative")
 LAYOUTS = ("lines", "tab", "pipe", "pipe-lines", "spaces", "html")

@@ -18,8 +18,8 @@ def load_truth(kind: str) -> list[dict]:
 @pytest.fixture(scope="session")
 def seeds_dataset(tmp_path_factory):
     """The bundled seeds parsed through the public API into a dataset folder."""
-    from foi_research.dataset import DatasetWriter, read_dataset
-    from foi_research.parse import parse_paths
+    from foi_research.validate.dataset import DatasetWriter, read_dataset
+    from foi_research.pipeline import parse_paths
 
     out = tmp_path_factory.mktemp("seeds") / "ds"
     with DatasetWriter(out) as w:
@@ -30,8 +30,8 @@ def seeds_dataset(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def real_dataset(tmp_path_factory):
-    from foi_research.dataset import DatasetWriter, read_dataset
-    from foi_research.parse import parse_paths
+    from foi_research.validate.dataset import DatasetWriter, read_dataset
+    from foi_research.pipeline import parse_paths
 
     out = tmp_path_factory.mktemp("real") / "ds"
     with DatasetWriter(out) as w:

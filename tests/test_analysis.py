@@ -9,7 +9,8 @@ import random
 import polars as pl
 import pytest
 
-from foi_research import analysis, metrics
+from foi_research.present import analysis
+from foi_research.harmonise import metrics
 
 
 def test_wilson_interval_known_values():

@@ -10,10 +10,12 @@ import polars as pl
 import pytest
 
 from conftest import DATA, ROOT
-from foi_research import build, export, metrics
+from foi_research import build
+from foi_research.present import export
+from foi_research.harmonise import metrics
 from foi_research.build import BuildError, build_dataset
-from foi_research.dataset import DatasetWriter, read_dataset
-from foi_research.parse import parse_paths
+from foi_research.validate.dataset import DatasetWriter, read_dataset
+from foi_research.pipeline import parse_paths
 
 SEEDS = DATA / "seeds"
 

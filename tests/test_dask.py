@@ -17,9 +17,10 @@ import pytest
 pytest.importorskip("dask.distributed")
 
 from foi_research import synth  # noqa: E402
-from foi_research.dataset import DatasetWriter, read_dataset  # noqa: E402
+from foi_research.validate.dataset import DatasetWriter, read_dataset  # noqa: E402
 from foi_research.executor import run_tasks  # noqa: E402
-from foi_research.parse import TABLES, parse_paths  # noqa: E402
+from foi_research.model import TABLES  # noqa: E402
+from foi_research.pipeline import parse_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,8 +5,8 @@ import polars as pl
 import pytest
 
 from conftest import DATA
-from foi_research.dataset import MANIFEST, DatasetError, DatasetWriter, read_dataset
-from foi_research.parse import parse_file
+from foi_research.validate.dataset import MANIFEST, DatasetError, DatasetWriter, read_dataset
+from foi_research.pipeline import parse_file
 
 
 def _files():
@@ -96,7 +96,7 @@ def test_same_file_name_in_two_folders_gets_distinct_ids(tmp_path):
 
 
 def test_manifest_and_schema_of_every_table(tmp_path):
-    from foi_research.schemas import TABLES, schema
+    from foi_research.validate.schemas import TABLES, schema
 
     with DatasetWriter(tmp_path / "ds") as w:
         for f in _files():
@@ -143,7 +143,7 @@ def test_writer_frees_a_batch_before_collecting(tmp_path):
     flush, about 10 % of the writer's work) only to keep it alive a little longer."""
     import gc
 
-    from foi_research.parse import Parsed
+    from foi_research.model import Parsed
 
     held: list[int] = []
 

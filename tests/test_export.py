@@ -10,7 +10,10 @@ import polars as pl
 import pytest
 
 from conftest import DATA
-from foi_research import codes, export, metrics, schemas
+from foi_research.reference import codes
+from foi_research.present import export
+from foi_research.harmonise import metrics
+from foi_research.validate import schemas
 from foi_research.build import build_dataset
 
 TABLES = ["reports", "requests", "appeals", "proactive", "legacy", "quality", "panel"]

@@ -7,9 +7,9 @@ import pytest
 
 import formats
 from conftest import DATA, load_truth
-from foi_research.dataset import DatasetWriter, read_dataset
-from foi_research.evaluate import score
-from foi_research.parse import parse_file, parse_paths
+from foi_research.validate.dataset import DatasetWriter, read_dataset
+from foi_research.validate.evaluate import score
+from foi_research.pipeline import parse_file, parse_paths
 
 PINGYIN = next(t for t in load_truth("seeds") if t["id"] == formats.PINGYIN_TRUTH_ID)
 

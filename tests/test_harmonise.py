@@ -6,8 +6,8 @@ import polars as pl
 import pytest
 
 from conftest import load_truth
-from foi_research import harmonise, metrics
-from foi_research.gazetteer import gazetteer
+from foi_research.harmonise import agencies as harmonise, metrics
+from foi_research.reference.gazetteer import gazetteer
 
 LINZI_OFFICE = "370305/办公室"
 

@@ -148,7 +148,7 @@ def test_lab_runs_a_notebook_through_the_server_api(lab_server):
     assert got["renderer"] == "jupyter (offline)"
     assert any("application/vnd.jupyter.widget-view+json" in d for d in chart["data"])
     # and the notebook's code computed what the package computes here
-    from foi_research import analysis, studies
+    from foi_research.present import analysis, studies
 
     data = studies.load_study_data("", "data/corpus")
     panel = analysis.select(data.panel, got["region"], got["years"])

@@ -25,8 +25,10 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from foi_research import codes, metrics, schemas
-from foi_research.metrics import CrosswalkError
+from foi_research.reference import codes
+from foi_research.harmonise import metrics
+from foi_research.validate import schemas
+from foi_research.harmonise.metrics import CrosswalkError
 
 SEED_FILES = {
     "zhangdian": "003_da27b6d9f425ca71.txt",

@@ -3,7 +3,7 @@ re-executes them and finds the same outputs (run after run).
 
 nbval runs in a subprocess on notebooks/ (not collected by the default `pytest`, whose testpaths
 is tests/, so nothing runs twice). When the parser, the panel or a notebook changes, re-execute the
-stored notebooks with `python -m foi_research.studies refresh` and commit them.
+stored notebooks with `python -m foi_research.present.studies refresh` and commit them.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from conftest import ROOT
 NB_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NB_DIR.glob("*.ipynb"))
 SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
-REFRESH = "python -m foi_research.studies refresh"
+REFRESH = "python -m foi_research.present.studies refresh"
 
 
 def test_the_research_notebooks_are_there():

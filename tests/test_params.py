@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from foi_research import studies
+from foi_research.present import studies
 
 PARAMS = sorted((ROOT / "params").glob("*.yaml"))
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from conftest import DATA, TRUTH, load_truth
-from foi_research.evaluate import score
+from foi_research.validate.evaluate import score
 
 REAL = load_truth("real")
 
@@ -93,7 +93,7 @@ def test_dev_corpus_scorecard(tmp_path):
     flipbooks, spam-injected copies, split titles, tables cut mid-row. The cells the parser leaves
     null are the collapsed blank cells of yueyang-nanhu-bureau-2019 (their columns cannot be told)
     and a sentence cut at '申'."""
-    from foi_research.evaluate import evaluate
+    from foi_research.validate.evaluate import evaluate
 
     card = evaluate(TRUTH / "dev", DATA / "dev")
     c = card.counts
@@ -111,8 +111,8 @@ def test_legacy_origin_is_the_kind_of_report_and_printed_in_the_place(real_datas
     """legacy.origin follows the kind of report (how the shared evaluator reads the contract);
     legacy.printed_in keeps where each figure was printed, and the panel reads that: a post-2019
     report whose figures are only in prose is sourced from its prose, not from a statistics table."""
-    from foi_research.metrics import build_panel
-    from foi_research.parse import legacy_origin
+    from foi_research.harmonise.metrics import build_panel
+    from foi_research.parse.report import legacy_origin
 
     for ds in (real_dataset, seeds_dataset):
         lg = ds["legacy"].join(ds["reports"].select("report_id", "template"), on="report_id")

@@ -8,9 +8,9 @@ import polars as pl
 
 import formats
 from conftest import DATA, load_truth
-from foi_research.dataset import DatasetWriter, read_dataset
-from foi_research.evaluate import score
-from foi_research.parse import parse_paths
+from foi_research.validate.dataset import DatasetWriter, read_dataset
+from foi_research.validate.evaluate import score
+from foi_research.pipeline import parse_paths
 
 SEEDS = {t["id"]: t for t in load_truth("seeds")}
 

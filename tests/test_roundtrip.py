@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from foi_research.parse import parse_file
+from foi_research.pipeline import parse_file
 from foi_research.synth import LAYOUTS, NOISES, TEMPLATES, generate, verify, write
 
 _SCALE = float(os.environ.get("FOI_EXAMPLES", "1"))
@@ -158,7 +158,7 @@ def _cells(parsed, applicants=("natural_person", "total")):
 
 
 def test_bug_agency_of_places_starting_with_ben_or_quan():
-    from foi_research.meta import parse_title
+    from foi_research.parse.meta import parse_title
 
     assert parse_title("全椒县人民政府办公室2021年政府信息公开工作年度报告") == ("全椒县人民政府办公室", 2021)
 
@@ -196,8 +196,8 @@ def test_bug_label_with_two_commas_followed_by_numbers(tmp_path):
 
 
 def test_bug_long_label_with_one_number():
-    from foi_research.layout import split_text_row
-    from foi_research.readers import Row
+    from foi_research.parse.layout import split_text_row
+    from foi_research.read.readers import Row
 
     s = "危及国家安全、公共安全、经济安全和社会稳定 0"
     assert [c.norm for c in split_text_row(Row(1, s, s))] == ["危及国家安全、公共安全、经济安全和社会稳定", "0"]

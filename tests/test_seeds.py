@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from conftest import load_truth
-from foi_research.evaluate import score
+from foi_research.validate.evaluate import score
 
 TRUTH = load_truth("seeds")
 

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from conftest import ROOT
-from foi_research import studies
+from foi_research.present import studies
 
 REGION_CHARTS = {"coverage", "requests_per_agency_year", "outcome_mix", "applicant_mix", "appeals", "quality"}
 
@@ -149,8 +149,8 @@ def test_lab_command_line(monkeypatch):
 
 def test_load_study_data_reads_a_built_dataset(tmp_path, seeds_dataset):
     """With `dataset`, the notebooks read a dataset folder instead of parsing the corpus."""
-    from foi_research.dataset import DatasetWriter
-    from foi_research.parse import parse_paths
+    from foi_research.validate.dataset import DatasetWriter
+    from foi_research.pipeline import parse_paths
 
     ds_dir = tmp_path / "ds"
     with DatasetWriter(ds_dir) as w:
@@ -162,7 +162,7 @@ def test_load_study_data_reads_a_built_dataset(tmp_path, seeds_dataset):
     assert data.panel["report_id"].is_unique().all()
     # the tables are read lazily; the analyses give what they give on eager tables
     assert isinstance(data.tables["requests"], pl.LazyFrame) and data["requests"].equals(seeds_dataset["requests"])
-    from foi_research import analysis
+    from foi_research.present import analysis
 
     ids = data.panel["report_id"]
     assert analysis.applicant_mix(data.tables, ids).equals(analysis.applicant_mix(seeds_dataset, ids))

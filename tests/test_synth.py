@@ -9,10 +9,11 @@ import unicodedata
 
 import pytest
 
-from foi_research import codes, synth
-from foi_research.codes import APPEAL_OUTCOMES, APPLICANTS, PROCEEDINGS
-from foi_research.gazetteer import gazetteer
-from foi_research.normalize import looks_traditional, to_simplified
+from foi_research.reference import codes
+from foi_research import synth
+from foi_research.reference.codes import APPEAL_OUTCOMES, APPLICANTS, PROCEEDINGS
+from foi_research.reference.gazetteer import gazetteer
+from foi_research.reference.normalize import looks_traditional, to_simplified
 from foi_research.synth import LAYOUTS, NOISES, TEMPLATES, generate
 
 ORG = [a for a in APPLICANTS if a != "total"]
@@ -243,7 +244,7 @@ def test_parsing_leaves_no_reference_cycles(tmp_path):
     reference counting alone, and pausing the collector while parsing costs nothing."""
     import gc
 
-    from foi_research.parse import parse_file
+    from foi_research.pipeline import parse_file
 
     kinds = [("html", set()), ("html", {"traditional", "chrome"}), ("lines", set()), ("tab", {"split-header"}), ("pipe", {"blank"})]
     paths = [synth.write(tmp_path / f"d{k}", generate(k, layout=lay, noise=noise)[0]) for k, (lay, noise) in enumerate(kinds)]

@@ -12,7 +12,8 @@ import altair as alt
 import polars as pl
 import pytest
 
-from foi_research import codes, viz
+from foi_research.reference import codes
+from foi_research.present import viz
 
 
 @pytest.fixture(autouse=True)
@@ -90,7 +91,7 @@ _RENDER = textwrap.dedent(
     """
     import hashlib, json, sys
     import altair as alt, polars as pl
-    from foi_research import viz
+    from foi_research.present import viz
     out = {}
     for text in sys.argv[1:]:
         ch = alt.Chart(pl.DataFrame({"t": [text]})).mark_text(fontSize=40).encode(text="t:N").properties(width=300, height=60)

@@ -32,8 +32,9 @@ from typing import Iterable
 
 import polars as pl
 
-from . import __version__, codes
-from .schemas import TABLES, Col, columns
+from foi_research import __version__
+from foi_research.reference import codes
+from foi_research.validate.schemas import TABLES, Col, columns
 
 PARQUET_MEDIATYPE = "application/vnd.apache.parquet"
 CSV_ENCODING = "utf-8-sig"
@@ -213,7 +214,7 @@ def codebook(
 ) -> str:
     """The codebook as markdown. crosswalk: a metrics.Crosswalk (or its name); quality: the
     quality table written (for the list of checks found); rows: row count per table."""
-    from . import metrics
+    from foi_research.harmonise import metrics
 
     cw = metrics.load_crosswalk(crosswalk)
     tables = tables or list(TABLES)
@@ -291,7 +292,7 @@ def codebook(
 
     # --- agencies
     out += ["## Agency identity, kind and level", ""]
-    from . import harmonise
+    from foi_research.harmonise import agencies as harmonise
 
     for para in (harmonise.__doc__ or "").strip().split("\n\n")[1:]:
         out += [" ".join(para.split()), ""]

@@ -6,137 +6,20 @@ parse_paths(paths) walks files and folders and yields those results, in parallel
 """
 from __future__ import annotations
 
-import gc
-import os
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import checks, codes, layout, narrative, tables
-from .codes import PROACTIVE_LAYOUT
-from .gazetteer import gazetteer
-from .meta import read_meta
-from .normalize import WS_CLASS, compact
-from .readers import SUPPORTED, Document, read
-from .segment import split
-from .tables import Problem, Val
+from foi_research.model import Parsed, Problem, Val, quality_row
+from foi_research.parse import layout, narrative, tables
+from foi_research.parse.meta import read_meta
+from foi_research.parse.segment import split
+from foi_research.read.readers import Document
+from foi_research.reference import codes
+from foi_research.reference.codes import PROACTIVE_LAYOUT
+from foi_research.reference.gazetteer import gazetteer
+from foi_research.reference.normalize import WS_CLASS, compact
+from foi_research.validate import checks
 
-TABLES = ("reports", "requests", "appeals", "proactive", "legacy", "quality")
-
-
-@dataclass
-class Parsed:
-    """Rows of every table for one file."""
-
-    reports: list[dict] = field(default_factory=list)
-    requests: list[dict] = field(default_factory=list)
-    appeals: list[dict] = field(default_factory=list)
-    proactive: list[dict] = field(default_factory=list)
-    legacy: list[dict] = field(default_factory=list)
-    quality: list[dict] = field(default_factory=list)
-
-    def extend(self, other: "Parsed") -> None:
-        for t in TABLES:
-            getattr(self, t).extend(getattr(other, t))
-
-    def rows(self, table: str) -> list[dict]:
-        return getattr(self, table)
-
-
-class PackedParsed(Parsed):
-    """A Parsed held as columns: what parse_paths yields (and a worker process sends back: its
-    pickle is a fraction of that of the row dicts). The row lists (reports, requests, ...) are
-    rebuilt on first access, so it is used like any Parsed; DatasetWriter reads the columns
-    directly (packed_columns)."""
-
-    def __init__(self, parsed: Parsed):
-        self._cols: dict[str, tuple[int, dict[str, list]]] = {}
-        self._rows: dict[str, list[dict]] = {}
-        for t in TABLES:
-            rows = getattr(parsed, t)
-            packed = _pack(rows)
-            if packed is None:
-                self._rows[t] = rows
-            else:
-                self._cols[t] = packed
-
-    def packed_columns(self, table: str) -> tuple[int, dict[str, list]] | None:
-        """(number of rows, column -> values) while the table has not been turned into rows."""
-        return self._cols.get(table)
-
-    def row_count(self, table: str) -> int:
-        c = self._cols.get(table)
-        return c[0] if c is not None else len(self._rows[table])
-
-    def __eq__(self, other):
-        if not isinstance(other, Parsed):
-            return NotImplemented
-        return all(getattr(self, t) == getattr(other, t) for t in TABLES)
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-def _pack(rows: list[dict]) -> tuple[int, dict[str, list]] | None:
-    """Columns of row dicts that all have the same keys (else None: kept as rows)."""
-    if not rows:
-        return 0, {}
-    keys = tuple(rows[0])
-    nk = len(keys)
-    for r in rows:
-        if len(r) != nk:
-            return None
-    try:
-        return len(rows), {k: [r[k] for r in rows] for k in keys}
-    except KeyError:
-        return None
-
-
-def _unpack(packed: tuple[int, dict[str, list]]) -> list[dict]:
-    n, cols = packed
-    if not cols:
-        return [{} for _ in range(n)]
-    keys = list(cols)
-    return [dict(zip(keys, vals)) for vals in zip(*cols.values())]
-
-
-def _table_property(table: str) -> property:
-    def get(self):
-        rows = self._rows.get(table)
-        if rows is None:
-            rows = self._rows[table] = _unpack(self._cols.pop(table))
-        return rows
-
-    def put(self, rows):
-        self._cols.pop(table, None)
-        self._rows[table] = rows
-
-    return property(get, put, doc=f"{table} rows (row dicts)")
-
-
-for _t in TABLES:
-    setattr(PackedParsed, _t, _table_property(_t))
-del _t
-
-
-def _q(report_id: str, p: Problem) -> dict:
-    d = {
-        "report_id": report_id,
-        "check": p.check,
-        "severity": p.severity,
-        "message": p.message,
-        "row_code": None,
-        "applicant": None,
-        "proceeding": None,
-        "indicator": None,
-        "item": None,
-        "measure": None,
-        "line": p.line,
-    }
-    for k, v in (p.context or {}).items():
-        if k in d:
-            d[k] = v
-    return d
 
 
 # The template's reference (国办公开办函〔2021〕…) and the pre-2019 table's title and header
@@ -197,14 +80,14 @@ def parse_document(doc: Document, display_path: str | None = None) -> Parsed:
     if doc.fatal:
         rid = report_id_for(doc.path, 0)
         out.reports.append(_report_row(rid, base, 0, None, "unknown", "failed"))
-        out.quality.append(_q(rid, Problem("read_error", "error", f"{src}: {doc.fatal}")))
+        out.quality.append(quality_row(rid, Problem("read_error", "error", f"{src}: {doc.fatal}")))
         return out
     metas: dict[int, object] = {}
     segs = _merge_repeats([s for s in split(doc) if s.kind == "report"], metas)
     if not segs:
         rid = report_id_for(doc.path, 0)
         out.reports.append(_report_row(rid, base, 0, None, "unknown", "no_tables"))
-        out.quality.append(_q(rid, Problem("no_report", "error", f"{src}: no annual report found in the file (only a guide or other page)")))
+        out.quality.append(quality_row(rid, Problem("no_report", "error", f"{src}: no annual report found in the file (only a guide or other page)")))
         return out
     seen_ids: set[str] = set()
     for seg in segs:
@@ -215,7 +98,7 @@ def parse_document(doc: Document, display_path: str | None = None) -> Parsed:
             rid = report_id_for(doc.path, first)
             out.reports.append(_report_row(rid, base, first, None, "unknown", "failed"))
             out.quality.append(
-                _q(rid, Problem("parse_error", "error", f"{src} line {first}: the parser failed on this report ({type(e).__name__}: {e}); please report it with the file"))
+                quality_row(rid, Problem("parse_error", "error", f"{src} line {first}: the parser failed on this report ({type(e).__name__}: {e}); please report it with the file"))
             )
     return out
 
@@ -394,7 +277,7 @@ def _parse_segment(doc: Document, seg, base: dict, out: Parsed, seen_ids: set[st
     elif meta.agency_source != "title":
         problems.append(Problem("agency_inferred", "info", f"agency '{meta.agency}' read from the text (no title line)"))
     out.reports.append(_report_row(rid, base, first, meta, template, status, place))
-    out.quality.extend(_q(rid, p) for p in problems)
+    out.quality.extend(quality_row(rid, p) for p in problems)
 
 
 def _body_chars(rows, enough: int) -> int:
@@ -467,80 +350,3 @@ def _status(template, t2, t3, t4, lg, rows, text) -> tuple[str, list[Problem]]:
     else:
         why.append(Problem("narrative_only", "info", "narrative report: no statistics table in the document"))
     return "no_tables", why
-
-
-# ---------------------------------------------------------------------------------------------
-# Files and folders
-
-
-def iter_files(inputs: Iterable[str | os.PathLike]) -> Iterator[Path]:
-    """Expand files and folders (recursively) into supported files, sorted for stable output.
-    Unsupported files inside folders are skipped; unsupported files named explicitly are kept
-    (they will be reported as failed with the reason)."""
-    for inp in inputs:
-        p = Path(inp)
-        if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                if f.is_file() and f.suffix.lower() in SUPPORTED and not f.name.startswith("."):
-                    yield f
-        else:
-            yield p
-
-
-def parse_file(path: str | os.PathLike, display_path: str | None = None) -> Parsed:
-    # Parsing a file allocates many small objects (rows, cells, items) that die with it and
-    # creates no reference cycles worth chasing, so the cyclic garbage collector, which would
-    # otherwise run every few hundred allocations, is paused for the file.
-    if gc.isenabled():
-        gc.disable()
-        try:
-            return _parse_file(path, display_path)
-        finally:
-            gc.enable()
-    return _parse_file(path, display_path)
-
-
-def _parse_file(path: str | os.PathLike, display_path: str | None = None) -> Parsed:
-    path = Path(path)
-    try:
-        doc = read(path)
-        return parse_document(doc, display_path)
-    except Exception as e:  # pragma: no cover - read() already guards; last line of defence
-        out = Parsed()
-        rid = report_id_for(path, 0)
-        out.reports.append(
-            _report_row(
-                rid,
-                {"source_file": display_path or str(path), "source_format": path.suffix.lstrip(".") or "txt", "encoding": None, "script": None, "file_sha1": None},
-                0,
-                None,
-                "unknown",
-                "failed",
-            )
-        )
-        out.quality.append(_q(rid, Problem("parse_error", "error", f"{path}: {type(e).__name__}: {e}")))
-        return out
-
-
-def _parse_one(args: tuple[str, str | None]) -> Parsed:
-    return PackedParsed(parse_file(args[0], args[1]))
-
-
-def parse_paths(
-    paths: Iterable[str | os.PathLike],
-    workers: int | None = None,
-    progress: bool = False,
-    backend: str = "auto",
-    address: str | None = None,
-    chunksize: int = 8,
-) -> Iterator[Parsed]:
-    """Parse every file; yields one Parsed per file, in input order. By default all cores are
-    used when there are enough files to pay for the processes; backend='dask' (or an `address`)
-    runs on a Dask cluster (see executor.run_tasks)."""
-    from .executor import run_tasks
-
-    files = list(iter_files(paths))
-    jobs = [(str(f), None) for f in files]
-    yield from run_tasks(
-        _parse_one, jobs, backend=backend, workers=workers, address=address, progress=progress, desc="parsing", unit="file", chunksize=chunksize
-    )

@@ -18,8 +18,9 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__, codes
-from .parse import TABLES, PackedParsed, Parsed
+from foi_research import __version__
+from foi_research.reference import codes
+from foi_research.model import TABLES, PackedParsed, Parsed
 
 if TYPE_CHECKING:
     import polars as pl
@@ -37,7 +38,7 @@ def _import_heavy() -> None:
     import polars  # noqa: F401
     import pyarrow.parquet  # noqa: F401
 
-    from . import schemas  # noqa: F401
+    from foi_research.validate import schemas  # noqa: F401
 
 
 class DatasetError(Exception):
@@ -172,7 +173,7 @@ class DatasetWriter:
     def _invalid(self, frames: dict[str, pl.DataFrame]) -> set[str]:
         import pandera.errors
 
-        from .schemas import schema
+        from foi_research.validate.schemas import schema
 
         bad: set[str] = set()
         self._reasons: dict[str, str] = {}
@@ -202,7 +203,7 @@ class DatasetWriter:
         try:
             self.flush()
             self._imports.join()
-            from .schemas import frame
+            from foi_research.validate.schemas import frame
 
             for t in TABLES:
                 if t not in self.writers:
@@ -271,7 +272,7 @@ def _frame(table: str, batch: list[Parsed]) -> pl.DataFrame:
     strictly (a value of an unexpected type) is built by frame() from the rows, as always."""
     import polars as pl
 
-    from .schemas import frame, polars_schema
+    from foi_research.validate.schemas import frame, polars_schema
 
     sch = polars_schema(table)
     data: dict[str, list] = {k: [] for k in sch}

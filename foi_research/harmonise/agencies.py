@@ -22,9 +22,9 @@ import unicodedata
 
 import polars as pl
 
-from . import codes
-from .gazetteer import ZONE, gazetteer
-from .normalize import clean_text, compact
+from foi_research.reference import codes
+from foi_research.reference.gazetteer import ZONE, gazetteer
+from foi_research.reference.normalize import clean_text, compact
 
 UNPLACED = "unplaced"
 

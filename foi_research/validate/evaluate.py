@@ -19,7 +19,7 @@ from pathlib import Path
 
 import polars as pl
 
-from .codes import APPEAL_OUTCOMES
+from foi_research.reference.codes import APPEAL_OUTCOMES
 
 
 def _norm(s):
@@ -161,8 +161,8 @@ def load_truths(truth_dir: str | Path) -> list[dict]:
 def evaluate(truth_dir: str | Path, docs_dir: str | Path | None = None, workers: int | None = 1) -> Scorecard:
     """Parse the documents named by the truth files (copied to a scratch folder, as the shared
     evaluator does) and score them."""
-    from .dataset import DatasetWriter, read_dataset
-    from .parse import parse_paths
+    from foi_research.validate.dataset import DatasetWriter, read_dataset
+    from foi_research.pipeline import parse_paths
 
     truths = load_truths(truth_dir)
     docs = Path(docs_dir) if docs_dir else Path(truth_dir)

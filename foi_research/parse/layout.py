@@ -13,8 +13,8 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from .normalize import _CACHE_MAX_LEN, Value, compact, label_key, parse_value
-from .readers import Cell, Row
+from foi_research.reference.normalize import _CACHE_MAX_LEN, Value, compact, label_key, parse_value
+from foi_research.read.readers import Cell, Row
 
 _TRAILING_NUMS = re.compile(
     r"^(?P<label>.*?[^\d\s+\-.,%])\s+(?P<nums>(?:[+\-]?\d[\d,.]*\s*(?:万元|万|元|件|个|项|条)?\s+)*[+\-]?\d[\d,.]*\s*(?:万元|万|元|件|个|项|条)?)\s*$"

@@ -60,7 +60,7 @@ def project_root() -> Path:
     env = os.environ.get("FOI_PROJECT_ROOT")
     if env:
         return Path(env).resolve()
-    here = Path(__file__).resolve().parents[1]
+    here = Path(__file__).resolve().parents[2]
     if (here / "notebooks").is_dir() and (here / "pyproject.toml").exists():
         return here
     return Path.cwd().resolve()
@@ -413,7 +413,7 @@ def batch(
     """Run every study of params_dir (one params file per study). Studies run in parallel on
     `workers` local processes (default: up to the number of cores), or on the Dask scheduler
     at `address`. Returns a Summary (results in file order); never raises for a failing study."""
-    from .executor import default_workers, run_tasks
+    from foi_research.executor import default_workers, run_tasks
 
     t0 = time.perf_counter()
     pdir = project_path(params_dir) if not Path(params_dir).exists() else Path(params_dir)
@@ -469,8 +469,8 @@ class StudyData:
 def _parse_to_tables(corpus: Path) -> dict:
     import tempfile
 
-    from .dataset import DatasetWriter, read_dataset
-    from .parse import parse_paths
+    from foi_research.validate.dataset import DatasetWriter, read_dataset
+    from foi_research.pipeline import parse_paths
 
     with tempfile.TemporaryDirectory(prefix="foi-study-") as td:
         out = Path(td) / "ds"
@@ -489,8 +489,8 @@ def _rel(p: Path) -> str:
 
 def build_panel(tables: dict, crosswalk: str = "default", denominator: str = "handled"):
     """The harmonised panel (metrics.build_panel of the harmonise stage)."""
-    from . import metrics
-    from .build import PANEL_CHUNK
+    from foi_research.harmonise import metrics
+    from foi_research.build import PANEL_CHUNK
 
     return metrics.build_panel(tables, crosswalk=crosswalk, denominator=denominator, chunk_reports=PANEL_CHUNK)
 
@@ -509,7 +509,7 @@ def load_study_data(
     metrics.build_panel(tables, crosswalk=..., denominator=...)."""
     import polars as pl
 
-    from .build import PANEL_CHUNK, scan_dataset  # noqa: F401
+    from foi_research.build import PANEL_CHUNK, scan_dataset  # noqa: F401
 
     if dataset:
         d = project_path(dataset)
@@ -539,7 +539,7 @@ def load_study_data(
         pnl = pnl.sort("report_id")
         if not dataset:
             # a built dataset already holds the harmonise stage's findings; add them here too
-            from . import metrics
+            from foi_research.harmonise import metrics
 
             extra = metrics.quality_rows(tables, pnl)
             if extra.height:
@@ -553,7 +553,7 @@ def setup_notebook(interactive: bool | None = None) -> str:
     settings. Returns the renderer's name."""
     import polars as pl
 
-    from . import viz
+    from foi_research.present import viz
 
     pl.Config.set_tbl_rows(40)
     pl.Config.set_tbl_cols(16)
@@ -572,7 +572,7 @@ class Outputs:
 
     def save(self, fig):
         """Write charts/<name>.png|svg and tables/<name>.csv; return the figure for display."""
-        from .viz import save_figure
+        from foi_research.present.viz import save_figure
 
         if self.dir is not None:
             save_figure(fig, self.dir)
@@ -595,7 +595,7 @@ class Outputs:
 def refresh_notebooks(paths: Iterable[str | os.PathLike] | None = None, kernel_name: str = DEFAULT_KERNEL, timeout: int = 1800) -> list[Path]:
     """Execute the stored notebooks in place with their default parameters (static svg charts,
     no timing metadata), so that nbval compares them with real outputs. Run after changing a
-    notebook, the parser or the panel: `python -m foi_research.studies refresh`."""
+    notebook, the parser or the panel: `python -m foi_research.present.studies refresh`."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -722,7 +722,7 @@ def _main(argv: list[str]) -> int:
         for p in refresh_notebooks(argv[1:] or None):
             print(f"executed {p}")
         return 0
-    print("usage: python -m foi_research.studies refresh [notebook.ipynb ...]")
+    print("usage: python -m foi_research.present.studies refresh [notebook.ipynb ...]")
     return 2
 
 

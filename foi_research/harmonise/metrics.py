@@ -20,11 +20,12 @@ from typing import Iterable, Sequence
 
 import polars as pl
 
-from . import codes, harmonise
-from .codes import PROACTIVE_LAYOUT
-from .schemas import columns as _table_columns
-from .schemas import frame as _frame
-from .schemas import polars_schema
+from foi_research.reference import codes
+from foi_research.harmonise import agencies as harmonise
+from foi_research.reference.codes import PROACTIVE_LAYOUT
+from foi_research.validate.schemas import columns as _table_columns
+from foi_research.validate.schemas import frame as _frame
+from foi_research.validate.schemas import polars_schema
 
 CLASSES: list[str] = codes.V("outcome_classes").codes
 NOT_COUNTED: str = codes.V("crosswalk_special").codes[0]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandera.polars as pa
 import polars as pl
 
-from . import codes
+from foi_research.reference import codes
 
 
 @dataclass(frozen=True)
@@ -266,7 +266,7 @@ def _panel_columns() -> list[Col]:
 
 TABLES["panel"] = {
     "title": "Panel / 机关年度面板",
-    "description": "One row per report: agency identity, counts harmonised across the three eras of templates by a crosswalk, and the rates computed from them (foi_research.metrics.build_panel).",
+    "description": "One row per report: agency identity, counts harmonised across the three eras of templates by a crosswalk, and the rates computed from them (foi_research.harmonise.metrics.build_panel).",
     "key": ["report_id"],
     "columns": _panel_columns(),
 }

@@ -9,10 +9,10 @@ import functools
 import re
 from dataclasses import dataclass
 
-from .normalize import compact
-from .readers import Row
-from .gazetteer import gazetteer
-from .segment import DATE_LINE, date_of, is_title, strip_meta_prefix
+from foi_research.reference.normalize import compact
+from foi_research.read.readers import Row
+from foi_research.reference.gazetteer import gazetteer
+from foi_research.parse.segment import DATE_LINE, date_of, is_title, strip_meta_prefix
 
 _REPORT_WORDS = re.compile(
     r"(?:(?<!人民)政府信息公开|政务公开|信息公开)?(?:工作)?(?:情况)?(?:的)?(?:年度报告|年度工作报告|工作报告|年报|报告)$|(?:(?<!人民)政府信息公开|信息公开)(?:工作)?$"

@@ -12,49 +12,18 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from . import codes
-from .codes import (
-    APPEAL_OUTCOMES,
-    APPLICANTS,
-    PROACTIVE_LAYOUT,
-    PROCEEDINGS,
-    legacy_family,
-    match_appeal_outcome,
-    match_applicant,
-    match_legacy_label,
-    match_proactive_item,
-    match_proactive_measure,
-    match_proceeding,
-    match_request_group,
-    match_request_row,
-    rows_for_template,
-)
-from .layout import SENTENCE_KEY as _SENT
-from .layout import Item, collect
-from .normalize import compact, label_key
+from foi_research.reference import codes
+from foi_research.reference.codes import APPEAL_OUTCOMES, APPLICANTS, PROACTIVE_LAYOUT, PROCEEDINGS, legacy_family, match_appeal_outcome, match_applicant, match_legacy_label, match_proactive_item, match_proactive_measure, match_proceeding, match_request_group, match_request_row, rows_for_template
+from foi_research.parse.layout import SENTENCE_KEY as _SENT
+from foi_research.parse.layout import Item, collect
+from foi_research.model import Problem, Val
+from foi_research.reference.normalize import compact, label_key
 
 _CN_NUM = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9", "十": "10"}
 _SECTION = re.compile(r"第二十条第?\(?([一二三四五六七八九十]{1,2})")
 _TOP_HEADING = re.compile(r"^[一二三四五六七八九十]{1,3}[、.]")
 _SECTION_END = re.compile(r"^[五六七]、")
 _UNIT_LABELS = frozenset({"件", "条", "次", "个", "人", "人次", "万元", "元", "项", "篇", "期", "份", "单位", "家", "宗"})
-
-
-@dataclass(slots=True)
-class Val:
-    value: int | float | None
-    raw: str
-    line: int
-    unit: str | None = None
-
-
-@dataclass
-class Problem:
-    check: str
-    severity: str
-    message: str
-    context: dict = field(default_factory=dict)
-    line: int | None = None
 
 
 _ORD = re.compile(r"^(?:[一二三四五六七八九十]{1,3}[、.,:]|\([一二三四五六七八九十\d]{1,3}\)|\d{1,2}[、.,)](?!\d)|第[一二三四五六七八九十]+)")
@@ -425,7 +394,7 @@ def read_t4(items: list[Item], start: int = 0) -> T4:
             if sum(len(b) for b in rows) >= 15:
                 break
         if len(rows) == 1 and len(rows[0]) >= 15:
-            from .layout import _windows
+            from foi_research.parse.layout import _windows
 
             cands = _windows(rows[0], 15)
             if len(cands) == 1:
@@ -438,7 +407,7 @@ def read_t4(items: list[Item], start: int = 0) -> T4:
             vals = [x for b in rows for x in b]
         elif rows:
             flat = [x for b in rows for x in b]
-            from .layout import _windows
+            from foi_research.parse.layout import _windows
 
             cands = _windows(flat, 15) if len(flat) >= 15 else []
             if len(cands) == 1:

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from .metrics import _collect
+from foi_research.harmonise.metrics import _collect
 
 
 def _outcome_classes() -> list[str]:
-    from . import codes
+    from foi_research.reference import codes
 
     return [c["code"] for c in codes.raw()["outcome_classes"]]
 
@@ -140,7 +140,7 @@ def outcome_mix_by_unit(panel: pl.DataFrame, level: str) -> pl.DataFrame:
 def applicant_mix(tables: dict, report_ids: list[str] | pl.Series, reports: pl.DataFrame | None = None) -> pl.DataFrame:
     """year, applicant, count: new requests by applicant type (table 3, 2019 and 2021 templates;
     earlier reports do not split applicants)."""
-    from .codes import APPLICANTS
+    from foi_research.reference.codes import APPLICANTS
 
     ids = list(report_ids)
     reports = _collect(reports if reports is not None else tables["reports"], pl.col("report_id").is_in(ids), ["report_id", "year"])
@@ -176,7 +176,7 @@ def appeals_by_year(panel: pl.DataFrame) -> pl.DataFrame:
 
 def quality_summary(tables: dict, report_ids) -> pl.DataFrame:
     """check, severity, findings, reports: what the parser flagged in the region's reports."""
-    from .codes import SEVERITIES
+    from foi_research.reference.codes import SEVERITIES
 
     q = _collect(tables["quality"], pl.col("report_id").is_in(list(report_ids)))
     order = {c: i for i, c in enumerate(SEVERITIES)}
@@ -207,7 +207,7 @@ def quality_findings(tables: dict, panel: pl.DataFrame, severities=("error", "wa
 def metric_spec(rate: str) -> dict:
     """The definition of a panel metric in codes.yaml (`metrics`): numerator columns and
     denominator ('requests' = the panel's chosen denominator, or a list of count columns)."""
-    from . import codes
+    from foi_research.reference import codes
 
     for m in codes.raw().get("metrics", []):
         if m["code"] == rate:
@@ -650,7 +650,7 @@ def sensitivity(
     crosswalk, denominator, rate_pre, rate_post, difference, estimate (fixed effects), ci_low,
     ci_high, identifying_agencies, reports."""
     if build is None:
-        from .studies import build_panel as build
+        from foi_research.present.studies import build_panel as build
     rows = []
     panels = {}
     for cw in crosswalks:

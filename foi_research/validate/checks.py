@@ -10,9 +10,9 @@ compared with the table that states the same quantity.
 """
 from __future__ import annotations
 
-from . import codes
-from .codes import APPEAL_OUTCOMES, APPLICANTS, PROCEEDINGS
-from .tables import Problem, Val
+from foi_research.reference import codes
+from foi_research.reference.codes import APPEAL_OUTCOMES, APPLICANTS, PROCEEDINGS
+from foi_research.model import Problem, Val
 
 _ORG = [a for a in APPLICANTS if a not in ("natural_person", "total")]
 

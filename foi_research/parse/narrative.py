@@ -14,9 +14,9 @@ import functools
 import re
 from dataclasses import dataclass
 
-from . import codes
-from .normalize import compact
-from .readers import Row
+from foi_research.reference import codes
+from foi_research.reference.normalize import compact
+from foi_research.read.readers import Row
 
 _HEADING = re.compile(r"^(?:[一二三四五六七八九十]{1,3}[、.]|\([一二三四五六七八九十]{1,3}\)|\d{1,2}[.、])")
 _EXCLUDE_HEADING = re.compile(r"事业单位|所属单位|下属单位|二级单位|直属单位|所属部门")

@@ -28,7 +28,7 @@ from typing import Iterable, Sequence
 import altair as alt
 import polars as pl
 
-from . import codes
+from foi_research.reference import codes
 
 THEME = "foi"
 ENV_CHARTS = "FOI_CHARTS"  # "svg" (default) or "interactive"
@@ -249,7 +249,7 @@ def _empty_note(name: str, code: str, note: str) -> Figure:
 
 # ---------------------------------------------------------------------------------------------
 # Chart builders. Each takes a tidy polars frame whose columns are documented in the docstring
-# (the functions of foi_research.analysis produce them) and returns a Figure.
+# (the functions of foi_research.present.analysis produce them) and returns a Figure.
 
 
 def requests_per_agency_year(df: pl.DataFrame, name: str = "requests_per_agency_year", subtitle=None) -> Figure:

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from itertools import islice
 
-from .normalize import compact
-from .readers import Document, Row
+from foi_research.reference.normalize import compact
+from foi_research.read.readers import Document, Row
 
 DATE_LINE = re.compile(
     r"(?:时间|发布时间|发布日期|日期|发文日期|成文日期|更新时间|公开日期)\s*[::]?\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})"

@@ -13,7 +13,7 @@ from typing import Iterable
 
 import yaml
 
-from .normalize import label_key
+from foi_research.reference.normalize import label_key
 
 
 @dataclass(frozen=True)

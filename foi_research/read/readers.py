@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .normalize import clean_lines, clean_text, looks_traditional
+from foi_research.reference.normalize import clean_lines, clean_text, looks_traditional
 
 TEXT_EXT = {".txt", ".text"}
 HTML_EXT = {".html", ".htm", ".shtml", ".xhtml", ".jhtml", ".asp", ".aspx", ".jsp", ".php"}
