@@ -268,7 +268,7 @@ def test_crosswalk_totals_match_source_totals_for_every_bundled_report(seeds_dat
                     assert w.height == 1 and str(r["handled"]) in w["message"][0], r["report_id"]
                     # the parser flagged the source itself too
                     assert q.filter((pl.col("report_id") == r["report_id"]) & (pl.col("check") == "legacy_sum_answered")).height == 1
-    assert checked == 3 * 12  # 12 complete tables (see the next test), 3 crosswalks
+    assert checked == 3 * 13  # 13 complete tables (see the next test), 3 crosswalks
     # Linzi 2016 (10 of 28) and 2018 (47 of 48) are the only inconsistent sources
     assert {y for _, y in mismatched} == {2016, 2018}
 
@@ -276,8 +276,8 @@ def test_crosswalk_totals_match_source_totals_for_every_bundled_report(seeds_dat
 def test_crosswalk_checked_report_count(seeds_dataset, real_dataset):
     p = pl.concat([metrics.build_panel(seeds_dataset), metrics.build_panel(real_dataset)])
     full = p.filter(pl.col("source").is_in(["table3", "legacy_table"]) & (pl.col("status") == "ok"))
-    # seeds: Linzi 2016-2018 (legacy) + Linzi 2020-2023, Zhangdian, Zibo EDZ, IIT, Pingyin; real: Shanghai 2019
-    assert sorted(full["source"].to_list()) == ["legacy_table"] * 3 + ["table3"] * 9
+    # seeds: Linzi 2016-2018 (legacy) + Linzi 2020-2023, Zhangdian, Zibo EDZ, IIT, Pingyin; real: Shanghai 2019, Huai'an 2024
+    assert sorted(full["source"].to_list()) == ["legacy_table"] * 3 + ["table3"] * 10
 
 
 def test_crosswalks_shipped_and_documented():

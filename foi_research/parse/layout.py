@@ -257,7 +257,7 @@ class Collected:
     ambiguous: bool = False
 
 
-def _windows(vals: list[Item], n: int) -> list[list[Item]]:
+def windows(vals: list[Item], n: int) -> list[list[Item]]:
     """Ways to read n columns out of a row holding more cells than columns: only blank cells may
     be dropped, and only at the ends (they are separators or merged-cell artefacts)."""
     # window a (vals[a:a+n]) drops vals[:a] and vals[a+n:]: all blank when a <= the number of
@@ -334,7 +334,7 @@ def collect(items: list[Item], j: int, n: int, verify=None, skip_units: bool = F
     if len(vals) == n:
         return Collected(vals, k, vals)
     if len(vals) > n:
-        blanks_ok = _windows(vals, n)
+        blanks_ok = windows(vals, n)
         if len(blanks_ok) == 1:
             return Collected(blanks_ok[0], k, vals)
         last = vals[-1]
@@ -355,7 +355,7 @@ def _align(vals: list[Item], n: int, end: int, verify, at_end: bool = False) -> 
         # the document ends inside this row: leading empty cells may be padding of the label or
         # blank columns, and the row may have lost its last cells. Accept it only when the row
         # proves itself (its total equals the sum of its parts).
-        cands = _windows(vals, n)
+        cands = windows(vals, n)
         if not (len(cands) == 1 and verify is not None and verify(cands[0])):
             return Collected(None, end, vals, "the document ends in this row, which may be cut off")
     if len(vals) < n:
@@ -363,7 +363,7 @@ def _align(vals: list[Item], n: int, end: int, verify, at_end: bool = False) -> 
         if not filled:
             return Collected(None, end, vals, "no values printed")
         return Collected(None, end, vals, f"row has {len(vals)} cells for {n} columns (blank cells collapsed?)")
-    cands = _windows(vals, n)
+    cands = windows(vals, n)
     if len(cands) == 1:
         return Collected(cands[0], end, vals)
     if not cands:

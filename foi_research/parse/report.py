@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from foi_research.model import Parsed, Problem, Val, quality_row
-from foi_research.parse import layout, narrative, tables
+from foi_research.parse import layout, narrative, t3 as t3reader, tables
 from foi_research.parse.meta import read_meta
 from foi_research.parse.segment import split
 from foi_research.read.readers import Document
@@ -183,7 +183,7 @@ def _parse_segment(doc: Document, seg, base: dict, out: Parsed, seen_ids: set[st
 
     items = layout.stream(rows)
     lg = tables.read_legacy(items)
-    t3 = tables.read_t3(items)
+    t3 = t3reader.read_t3(items)
     t4 = tables.read_t4(items, t3.end if t3.found else 0) if not (lg.found and not t3.found) else tables.T4()
 
     marker = "2021" if _MARK_2021_WS.search(text) else "2019" if _MARK_2019_WS.search(text) else None
@@ -213,7 +213,7 @@ def _parse_segment(doc: Document, seg, base: dict, out: Parsed, seen_ids: set[st
     t3_rows = []
     if t3.found:
         problems += t3.problems
-        again = tables.find_t3(items, t3.end) if t3.finished else -1
+        again = t3reader.find_start(items, t3.end) if t3.finished else -1
         if again >= 0:
             problems.append(
                 Problem("t3_second_table", "warning", f"a second table 3 starts at line {items[again].line}; only the first was read (two reports in one?)", line=items[again].line)

@@ -394,9 +394,9 @@ def read_t4(items: list[Item], start: int = 0) -> T4:
             if sum(len(b) for b in rows) >= 15:
                 break
         if len(rows) == 1 and len(rows[0]) >= 15:
-            from foi_research.parse.layout import _windows
+            from foi_research.parse.layout import windows
 
-            cands = _windows(rows[0], 15)
+            cands = windows(rows[0], 15)
             if len(cands) == 1:
                 vals = cands[0]
             else:
@@ -407,9 +407,9 @@ def read_t4(items: list[Item], start: int = 0) -> T4:
             vals = [x for b in rows for x in b]
         elif rows:
             flat = [x for b in rows for x in b]
-            from foi_research.parse.layout import _windows
+            from foi_research.parse.layout import windows
 
-            cands = _windows(flat, 15) if len(flat) >= 15 else []
+            cands = windows(flat, 15) if len(flat) >= 15 else []
             if len(cands) == 1:
                 vals = cands[0]
             else:

@@ -1,0 +1,757 @@
+"""Table 3 (收到和处理政府信息公开申请情况) read against its template.
+
+The template fixes the rows (their order, per era, from reference/codes.yaml) and the seven
+applicant columns. A document prints some of those rows, in that order, as label text followed
+by values; but the labels may lose or change characters, wrap around their numbers, print a
+group header one character per line, or sit apart from their values, and the values may lose
+blank cells or lose the spaces between them. So the reader does not require each label to match
+on its own:
+
+1. The table's region is cut into *groups* (runs of value cells: one table row, or one value per
+   line) and the label text around each group.
+2. The groups are aligned to the template's row sequence as a whole (a dynamic-programming
+   alignment, as for two sequences): a group matched to a row scores the similarity of its label
+   text to the row's printed labels (tolerating dropped, substituted and extra characters: a
+   longest common subsequence) and keeps the order; groups that are not data, and rows not
+   printed, are skipped at a cost. Both templates (2019, 2021) are tried; the better wins.
+3. Each matched group offers one or more *readings* of its seven cells (blank cells at the ends
+   of a wide row, blank cells lost from a one-cell-per-line copy, a row of digits printed without
+   separators). One reading is kept only when it is the only one, or when the accounting
+   identities of the table (reference/identities.py) single it out; otherwise the row's cells
+   are left null and a quality finding says why and what was printed. A row placed by its
+   position alone (its label is unreadable) is kept only when the identities confirm it or it
+   sits between label-matched rows with nothing else to take its place.
+
+Values are never changed: a table whose totals do not add up is read as printed and flagged by
+validate.checks.
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+from dataclasses import dataclass, field
+
+from rapidfuzz.distance import LCSseq
+
+from foi_research.model import Problem, Val
+from foi_research.parse.layout import SENTENCE_KEY, Item, windows
+from foi_research.reference import codes, identities
+from foi_research.reference.codes import APPLICANTS, match_request_row
+from foi_research.reference.normalize import Value, compact, label_key
+
+N = len(APPLICANTS)  # 7 columns
+_ORG = [a for a in APPLICANTS if a not in ("natural_person", "total")]
+
+
+# ---------------------------------------------------------------------------------------------
+# The template's rows and how their labels are recognised
+
+
+@dataclass(frozen=True)
+class RowSpec:
+    code: str
+    keys: tuple[str, ...]  # label keys scored by similarity (the printed label, distinctive parts)
+    exact: tuple[str, ...]  # short labels that must be the whole label ('其他', '总计')
+    veto: tuple[str, ...]
+    group: str | None
+
+
+@functools.lru_cache(maxsize=None)
+def template_rows(template: str) -> tuple[RowSpec, ...]:
+    out = []
+    for c in codes.V("request_rows"):
+        if template not in c.extra.get("templates", []):
+            continue
+        main = label_key(c.zh)
+        keys = [k for k in dict.fromkeys([main, *c.match]) if len(k) >= 3]
+        exact = tuple(dict.fromkeys([*(c.exact or ()), *([main] if len(main) <= 2 else [])]))
+        out.append(RowSpec(c.code, tuple(keys), exact, c.veto, c.extra.get("group")))
+    return tuple(out)
+
+
+def _veto_free(text: str, veto: tuple[str, ...]) -> str:
+    for v in veto:
+        if v in text:
+            text = text.replace(v, "")
+    return text
+
+
+def label_score(spec: RowSpec, before: str, last_label: str, after: str) -> float:
+    """How well the label text around a group names this row, from 0 to 1: 1 when a distinctive
+    label of the row is printed whole (or a short label is the whole last label), else the share
+    of the printed label found in order (squared, so that chance overlaps of common characters
+    such as 政府信息公开申请 count little). `before` is the label text between the previous group
+    and this one (the nearest part counts), `after` the text that follows (a label wrapped around
+    its numbers ends there)."""
+    if last_label and last_label in spec.exact:
+        return 1.0
+    if not spec.keys:
+        return 0.0
+    longest = max(len(k) for k in spec.keys)
+    near = _veto_free(before[-(2 * longest + 12) :], spec.veto)
+    for k in spec.keys:
+        if k in near:
+            return 1.0
+    # the printed label with characters lost, changed or added: the share of it found in order
+    k = spec.keys[0]
+    n = len(k)
+    s = LCSseq.similarity(k, near) / n
+    if 0.4 <= s < 1.0 and after and n >= 8:
+        # a long label wrapped around its values: its end is printed after them
+        s = max(s, LCSseq.similarity(k, near + _veto_free(after[: n + 4], spec.veto)) / n - 0.05)
+    return s * s
+
+
+# ---------------------------------------------------------------------------------------------
+# Groups of values and the label text around them
+
+
+@dataclass
+class Group:
+    vals: list[Item]
+    i0: int  # items[i0:i1] holds the group
+    i1: int
+    before: str = ""  # compacted label text since the previous group
+    last_label: str = ""  # label_key of the last label cell before the group
+    label_raw: str = ""  # the printed label, for messages
+    after: str = ""
+    line: int = 0
+
+
+_GLUE_MIN = 7  # a digit string this long in table 3 holds several cells printed without separators
+
+
+def _is_value(it: Item) -> bool:
+    return not it.is_text
+
+
+def find_start(items: list[Item], start: int = 0) -> int:
+    """Index where table 3 starts: the header block (申请人情况 …) or its first row label; for
+    an excerpt that starts mid-table, its first row label followed by seven values."""
+    from foi_research.parse.layout import collect
+
+    first = -1
+    for j in range(start, len(items)):
+        it = items[j]
+        if it.label and match_request_row(it.key, None) == "new_received":
+            first = j
+            break
+    if first < 0:
+        for j in range(start, len(items)):
+            it = items[j]
+            if not it.label or _t3_candidate(it.key) is None:
+                continue
+            col = collect(items, j, N)
+            if col.items is not None and all(v.value.kind == "number" for v in col.items):
+                first = j
+                break
+    if first < 0:
+        return -1
+    # the header (applicant columns, the identity note) just above the first row
+    k = first
+    for j in range(first - 1, max(start, first - 40) - 1, -1):
+        it = items[j]
+        if not it.is_text:
+            break
+        key = it.key
+        if "申请人情况" in key or "勾稽关系" in key or "自然人" in key or "收到和处理政府信息公开申请" in key:
+            k = j
+    return k
+
+
+@functools.lru_cache(maxsize=16384)
+def _t3_candidate(key: str) -> str | None:
+    """A table-3 row label an excerpt of table 3 may start with: not a label of the pre-2019
+    statistics table, not a bare 总计/合计."""
+    if codes.match_legacy_label(key, None) is not None:
+        return None
+    code = match_request_row(key, None) or (match_request_row(key, "other") if key == "其他" else None)
+    if code is None or code == "total_handled" and key in ("总计", "合计"):
+        return None
+    return code
+
+
+_ORDINAL_ONLY = re.compile(r"\d{1,2}\.?")
+_TOP_HEADING = re.compile(r"^[一二三四五六七八九十]{1,3}[、.]")
+_SECTION_END = re.compile(r"^[五六七]、")
+
+
+def _ends_table(it: Item) -> bool:
+    k = compact(it.norm)
+    return bool(_SECTION_END.match(k)) or "存在的主要问题" in k or "其他需要报告" in k
+
+
+def is_t4_start(items: list[Item], j: int) -> bool:
+    it = items[j]
+    if not it.is_text:
+        return False
+    if codes.match_proceeding(it.key) != "reconsideration":
+        return False
+    if "数量" in it.key:  # legacy 行政复议数量
+        return False
+    if len(it.key) <= 12:
+        return True
+    return "诉讼" in it.key and len(it.key) <= 40 and not SENTENCE_KEY.search(it.key)
+
+
+def groups_in(items: list[Item], s: int) -> tuple[list[Group], int]:
+    """The value groups from items[s] to the end of table 3's region, and that end."""
+    out: list[Group] = []
+    labels: list[Item] = []
+    j = s
+    n = len(items)
+    end = n
+    while j < n:
+        it = items[j]
+        if it.is_text:
+            if j > s and (is_t4_start(items, j) or _ends_table(it)):
+                end = j
+                break
+            if not it.label:
+                if SENTENCE_KEY.search(it.key) and out:
+                    end = j
+                    break  # prose after the table
+                j += 1
+                continue
+            labels.append(it)
+            j += 1
+            continue
+        # a run of values: the rest of a table row, or one value per line
+        i0 = j
+        vals = []
+        if it.multi:
+            row = it.row
+            while j < n and items[j].row == row and not items[j].is_text:
+                vals.append(items[j])
+                j += 1
+            if j < n and items[j].row == row and all(v.value.kind == "blank" for v in vals):
+                continue  # empty cells before the label of the row (indentation, merged cells)
+        else:
+            while j < n and not items[j].is_text and not items[j].multi:
+                vals.append(items[j])
+                j += 1
+        if j >= n and not it.multi and len(vals) > N and _ORDINAL_ONLY.fullmatch(vals[-1].raw.strip()):
+            vals.pop()  # the document ends with the ordinal of the next label, cut off ('2' of '2.其他…')
+        g = Group(vals, i0, j, line=vals[0].line)
+        g.before = "".join(compact(x.norm) for x in labels)
+        g.last_label = labels[-1].key if labels else ""
+        g.label_raw = " ".join(x.raw.strip() for x in labels[-3:])
+        if out:
+            out[-1].after = g.before
+        labels = []
+        out.append(g)
+    if out and labels:
+        out[-1].after = "".join(compact(x.norm) for x in labels)
+    return out, end
+
+
+# ---------------------------------------------------------------------------------------------
+# Readings of a group
+
+
+Reading = tuple  # seven Items or None (a blank cell not printed)
+
+
+def _glued(it: Item) -> bool:
+    if it.value.kind != "number":
+        return False
+    r = compact(it.raw)
+    return r.isdigit() and (len(r) >= _GLUE_MIN or (len(r) >= 2 and r[0] == "0"))
+
+
+def split_digits(s: str, parts: int, limit: int = 64) -> list[list[int]]:
+    """Ways to cut a digit string into `parts` numbers (no leading zeros) whose last equals the
+    sum of the others (a table-3 row: six applicant columns and their total)."""
+    out: list[list[int]] = []
+    L = len(s)
+    for tl in range(1, L - parts + 2):
+        t = s[L - tl :]
+        if len(t) > 1 and t[0] == "0":
+            continue
+        total = int(t)
+        prefix = s[: L - tl]
+
+        def rec(pos: int, k: int, acc: int, got: list[int]):
+            if len(out) >= limit:
+                return
+            if k == 1:
+                rest = prefix[pos:]
+                if rest and (len(rest) == 1 or rest[0] != "0") and acc + int(rest) == total:
+                    out.append(got + [int(rest), total])
+                return
+            for ln in range(1, len(prefix) - pos - k + 2):
+                piece = prefix[pos : pos + ln]
+                if len(piece) > 1 and piece[0] == "0":
+                    break
+                v = int(piece)
+                if acc + v > total:
+                    break
+                rec(pos + ln, k - 1, acc + v, got + [v])
+
+        rec(0, parts - 1, 0, [])
+    return out
+
+
+class _Glued:
+    """A cell cut out of a digit string printed without separators."""
+
+    __slots__ = ("raw", "line", "value", "norm")
+
+    def __init__(self, v: int, src: Item):
+        self.raw = str(v)
+        self.norm = str(v)
+        self.line = src.line
+        self.value = Value("number", v, None)
+
+
+def readings(g: Group, allow_sparse: bool) -> tuple[list[Reading], str]:
+    """The readings of a group as seven cells (None for a cell not printed), and how they were
+    found: 'exact' (one cell per column), 'ends' (blank cells dropped at the ends of a wide row),
+    'glued' (digits printed without separators), 'sparse' (blank cells lost: the printed values
+    placed in order among the seven columns; only when `allow_sparse`)."""
+    vals = g.vals
+    k = len(vals)
+    if k == N:
+        return [tuple(vals)], "exact"
+    if k > N:
+        w = windows(vals, N)
+        return [tuple(x) for x in w], "ends"
+    glued = [i for i, v in enumerate(vals) if _glued(v)]
+    if glued and k == 1:
+        s = compact(vals[0].raw)
+        return [tuple(_Glued(v, vals[0]) for v in sp) for sp in split_digits(s, N)], "glued"
+    if glued:
+        # some cells glued, some not: cut each glued string into enough parts
+        need = N - (k - len(glued))
+        if len(glued) == 1 and need >= 2:
+            i = glued[0]
+            s = compact(vals[i].raw)
+            out = []
+            for sp in _free_splits(s, need):
+                cells = list(vals[:i]) + [_Glued(v, vals[i]) for v in sp] + list(vals[i + 1 :])
+                out.append(tuple(cells))
+            return out, "glued"
+    if not allow_sparse or k == 0:
+        if k == 0 and allow_sparse:
+            return [tuple([None] * N)], "sparse"
+        return [], "sparse"
+    out = []
+    for pos in itertools.combinations(range(N), k):
+        cells: list = [None] * N
+        for p, v in zip(pos, vals):
+            cells[p] = v
+        out.append(tuple(cells))
+    return out, "sparse"
+
+
+def _free_splits(s: str, parts: int, limit: int = 200) -> list[list[int]]:
+    """Ways to cut a digit string into `parts` numbers without leading zeros (no sum known)."""
+    out: list[list[int]] = []
+
+    def rec(pos, k, got):
+        if len(out) >= limit:
+            return
+        if k == 1:
+            rest = s[pos:]
+            if rest and (len(rest) == 1 or rest[0] != "0"):
+                out.append(got + [int(rest)])
+            return
+        for ln in range(1, len(s) - pos - k + 2):
+            piece = s[pos : pos + ln]
+            if len(piece) > 1 and piece[0] == "0":
+                break
+            rec(pos + ln, k - 1, got + [int(piece)])
+
+    rec(0, parts, [])
+    return out
+
+
+def _num(cell) -> int | float | None:
+    if cell is None:
+        return None
+    v = cell.value
+    if v.kind == "number":
+        return v.value
+    return None  # blank marks, text
+
+
+def _row_ok(reading: Reading) -> bool | None:
+    """The row identity on a reading: True/False, None when the total is blank."""
+    tot = _num(reading[-1])
+    if tot is None:
+        return None
+    return sum(_num(c) or 0 for c in reading[:-1]) == tot
+
+
+# ---------------------------------------------------------------------------------------------
+# Alignment
+
+
+SKIP_GROUP = 0.35  # a group of values that is not a row of the table (cost)
+SKIP_ROW = 0.15  # a template row not printed (cost)
+POSITION = 0.3  # reward for placing a group at its place in the sequence
+STRONG = 0.5  # a label score from which a match is 'named by its label'
+
+
+@dataclass
+class Alignment:
+    template: str
+    score: float
+    pairs: list[tuple[int, int]]  # (group index, template row index)
+    label: dict[tuple[int, int], float]
+
+
+def align(gs: list[Group], template: str) -> Alignment:
+    specs = template_rows(template)
+    G, R = len(gs), len(specs)
+    sim = [[label_score(sp, g.before, g.last_label, g.after) for sp in specs] for g in gs]
+    shape = [len(g.vals) for g in gs]
+    NEG = float("-inf")
+    f = [[NEG] * (R + 1) for _ in range(G + 1)]
+    back: list[list[tuple[int, int, int] | None]] = [[None] * (R + 1) for _ in range(G + 1)]
+    for j in range(R + 1):
+        f[0][j] = 0.0  # rows before the first group printed: a copy may start mid-table
+    for i in range(G + 1):
+        for j in range(R + 1):
+            cur = f[i][j]
+            if cur == NEG:
+                continue
+            if i < G and cur - SKIP_GROUP > f[i + 1][j]:
+                f[i + 1][j] = cur - SKIP_GROUP
+                back[i + 1][j] = (i, j, 0)
+            if j < R and cur - SKIP_ROW > f[i][j + 1]:
+                f[i][j + 1] = cur - SKIP_ROW
+                back[i][j + 1] = (i, j, 1)
+            if i < G and j < R:
+                s = sim[i][j]
+                k = shape[i]
+                # a group that cannot hold seven cells is only taken when its label names the row
+                feasible = k == N or (k > N) or _has_glue(gs[i]) or s >= STRONG
+                if not feasible:
+                    continue
+                v = cur + s + POSITION
+                if v > f[i + 1][j + 1]:
+                    f[i + 1][j + 1] = v
+                    back[i + 1][j + 1] = (i, j, 2)
+    # best end: every group consumed (trailing ones skipped), any row
+    best_j = max(range(R + 1), key=lambda j: f[G][j])
+    pairs = []
+    i, j = G, best_j
+    while i > 0 or j > 0:
+        b = back[i][j]
+        if b is None:
+            break
+        pi, pj, kind = b
+        if kind == 2:
+            pairs.append((pi, pj))
+        i, j = pi, pj
+    pairs.reverse()
+    return Alignment(template, f[G][best_j], pairs, {(gi, rj): sim[gi][rj] for gi, rj in pairs})
+
+
+def _has_glue(g: Group) -> bool:
+    return any(_glued(v) for v in g.vals)
+
+
+# ---------------------------------------------------------------------------------------------
+# The result
+
+
+@dataclass
+class T3:
+    found: bool = False
+    start: int = -1
+    end: int = -1
+    columns: list[str] = field(default_factory=lambda: list(APPLICANTS))
+    cells: dict[tuple[str, str], Val] = field(default_factory=dict)
+    rows: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    template: str | None = None  # the template whose rows the table follows
+    other_as_group: bool = False
+    other_total_row: bool = False
+    finished: bool = False  # reached carried_forward
+
+    @property
+    def template_votes(self) -> str | None:
+        return self.template
+
+    def missing_rows(self, template: str) -> list[str]:
+        return [r for r in codes.rows_for_template(template) if r not in self.rows]
+
+
+def read_t3(items: list[Item], template_hint: str | None = None) -> T3:
+    t = T3()
+    s = find_start(items)
+    if s < 0:
+        for j, it in enumerate(items):
+            if it.is_text and ("勾稽关系" in it.key or it.key == "申请人情况"):
+                t.found, t.start, t.end = True, j, len(items)
+                t.problems.append(Problem("t3_truncated", "warning", "table 3 header printed but no row of it is visible (document cut off)", line=it.line))
+                return t
+        return t
+    gs, end = groups_in(items, s)
+    t.found, t.start, t.end = True, s, end
+    if not gs:
+        t.problems.append(Problem("t3_truncated", "warning", "table 3 header printed but no row of it is visible (document cut off)", line=items[s].line))
+        return t
+    cands = [align(gs, tp) for tp in ("2021", "2019")]
+    cands.sort(key=lambda a: (a.score, a.template == template_hint), reverse=True)
+    al = cands[0]
+    if len(cands) > 1 and abs(cands[0].score - cands[1].score) < 1e-9 and template_hint in ("2019", "2021"):
+        al = next(a for a in cands if a.template == template_hint)
+    _settle(t, items, gs, al, end)
+    return t
+
+
+def _label_text(g: Group) -> str:
+    return g.label_raw or "(no label)"
+
+
+def _settle(t: T3, items: list[Item], gs: list[Group], al: Alignment, end: int) -> None:
+    specs = template_rows(al.template)
+    codes_ = [sp.code for sp in specs]
+    matched = {rj: gi for gi, rj in al.pairs}
+    t.template = al.template if al.pairs else None
+    # Readings of every matched row
+    options: dict[str, list[Reading]] = {}
+    how: dict[str, str] = {}
+    weak: set[str] = set()
+    undecided_end: dict[str, str] = {}
+    cut: dict[str, Group] = {}
+    for gi, rj in al.pairs:
+        code = codes_[rj]
+        g = gs[gi]
+        strong = al.label[(gi, rj)] >= STRONG
+        if g.i1 >= len(items) and len(g.vals) < N and not _has_glue(g):
+            cut[code] = g  # the document ends inside this row: it is not complete
+            continue
+        rs, kind = readings(g, allow_sparse=strong)
+        if g.i1 >= len(items) and kind != "exact":
+            # the document ends inside this row: leading empty cells may be padding of the label
+            # and the row may have lost its last cells; a reading must prove itself (its total is
+            # the sum of its parts)
+            rs = [r for r in rs if _row_ok(r)]
+            if not rs:
+                undecided_end[code] = "the document ends in this row, which may be cut off"
+        if kind == "ends" and len(rs) > 1:
+            # blank cells at the ends of a wide row: prefer the readings the row identity allows
+            ok = [r for r in rs if _row_ok(r) is not False]
+            rs = ok or rs
+        options[code] = rs
+        how[code] = kind
+        if not strong:
+            weak.add(code)
+    # Choose among readings with the identities
+    chosen, undecided = _choose(options, al.template)
+    undecided.update(undecided_end)
+    # Rows placed by position only: kept when the identities confirm them, or when they sit
+    # between rows named by their labels with nothing else to take their place
+    for code in list(chosen):
+        if code in weak and not _confirmed(code, chosen, al, codes_, matched, gs):
+            undecided[code] = "its label is not legible and its place in the table is not certain"
+            del chosen[code]
+    # Result
+    last_group_end = t.start
+    for rj, code in enumerate(codes_):
+        if rj not in matched:
+            continue
+        g = gs[matched[rj]]
+        last_group_end = max(last_group_end, g.i1)
+        if code in cut:
+            t.problems.append(
+                Problem("t3_truncated", "warning", f"table 3 is cut off in row '{_label_text(g)}' (printed: {' | '.join(v.raw for v in g.vals)})", {"row_code": code}, g.line)
+            )
+            continue
+        t.rows.append(code)
+        printed = " | ".join(v.raw for v in g.vals) or "(nothing)"
+        if code in chosen:
+            reading = chosen[code]
+            if how[code] in ("glued", "sparse") or (how[code] == "ends" and len(options[code]) > 1):
+                why = {
+                    "glued": "its values were printed without separators; the cut kept is the only one the table's totals allow",
+                    "sparse": "fewer values than columns were printed (blank cells lost in this copy); they were placed where the table's totals allow",
+                    "ends": "blank cells at both ends; columns placed by the table's totals",
+                }[how[code]]
+                t.problems.append(Problem("t3_alignment", "info", f"table 3 row '{_label_text(g)}': {why} (printed: {printed})", {"row_code": code}, g.line))
+            if code in weak:
+                t.problems.append(
+                    Problem("t3_alignment", "info", f"table 3 row {code} recognised by its place in the table (label printed as '{_label_text(g)}')", {"row_code": code}, g.line)
+                )
+            for a, cell in zip(t.columns, reading):
+                if cell is None:
+                    t.cells[(code, a)] = Val(None, "", g.line)
+                    continue
+                val, err = _val_of(cell)
+                t.cells[(code, a)] = val
+                if err:
+                    t.problems.append(Problem("t3_bad_cell", "warning", f"table 3 {code}/{a}: {err}", {"row_code": code, "applicant": a}, cell.line))
+                elif val.value is not None and val.value < 0:
+                    t.problems.append(Problem("t3_negative", "warning", f"table 3 {code}/{a} is negative ({cell.raw})", {"row_code": code, "applicant": a}, cell.line))
+        else:
+            why = undecided.get(code) or "its values cannot be placed in the seven columns"
+            at_end = g.i1 >= len(items)
+            if at_end and len(g.vals) < N:
+                t.rows.pop()
+                t.problems.append(Problem("t3_truncated", "warning", f"table 3 is cut off in row '{_label_text(g)}' (printed: {printed})", {"row_code": code}, g.line))
+                continue
+            t.problems.append(
+                Problem("t3_row_unreadable", "warning", f"table 3 row '{_label_text(g)}': {why}; cells left null (printed: {printed})", {"row_code": code}, g.line)
+            )
+    # Rows printed with a label and no values at all
+    _empty_rows(t, items, gs, al, codes_, matched)
+    # Groups inside the table left out
+    used = {gi for gi, _ in al.pairs}
+    if al.pairs:
+        first_g = min(used)
+        last_g = max(used)
+        for gi, g in enumerate(gs):
+            if gi in used or len(g.vals) < 3:
+                continue
+            if first_g < gi < last_g or (gi > last_g and len(g.vals) >= N):
+                t.problems.append(
+                    Problem(
+                        "t3_unplaced_values",
+                        "warning",
+                        f"{len(g.vals)} value(s) in table 3 that follow no recognised row label ({', '.join(v.raw for v in g.vals[:8])}); left out",
+                        line=g.line,
+                    )
+                )
+    t.rows.sort(key=codes_.index)
+    t.finished = "carried_forward" in t.rows
+    t.other_total_row = "other_total" in t.rows
+    t.other_as_group = al.template == "2021" and any(r in t.rows for r in ("other_no_correction", "other_no_fee", "other_other"))
+    if not t.finished and t.rows:
+        last = max(matched[codes_.index(r)] for r in t.rows if codes_.index(r) in matched) if any(codes_.index(r) in matched for r in t.rows) else None
+        if last is not None and gs[last].i1 >= len(items):
+            if not any(p.check == "t3_truncated" for p in t.problems):
+                t.problems.append(Problem("t3_truncated", "warning", "table 3 is cut off after row " + t.rows[-1], {"row_code": t.rows[-1]}, gs[last].line))
+    t.end = max(last_group_end, t.end if t.end <= len(items) else len(items))
+
+
+def _confirmed(code: str, chosen: dict, al: Alignment, codes_: list[str], matched: dict, gs: list[Group]) -> bool:
+    """A row matched by position: confirmed when the identities that involve it can be checked
+    and hold, or when the nearest matched rows on both sides are named by their labels and the
+    groups between them are exactly the rows between them."""
+    vals = _values(chosen)
+    idents = [i for i in identities.t3_identities(al.template) if any(c[0] == code for c in i.cells) and not i.name.startswith("row:")]
+    checked = [identities.residual(i, vals) for i in idents]
+    checked = [r for r in checked if r is not None]
+    if checked and all(r == 0 for r in checked):
+        return True
+    rj = codes_.index(code)
+    gi = matched[rj]
+    lo = [(r, g) for r, g in matched.items() if r < rj]
+    hi = [(r, g) for r, g in matched.items() if r > rj]
+    if not lo or not hi:
+        return False
+    (rl, gl), (rh, gh) = max(lo), min(hi)
+    if al.label.get((gl, rl), 0) < STRONG or al.label.get((gh, rh), 0) < STRONG:
+        return False
+    return (gh - gl) == (rh - rl) and not checked
+
+
+def _values(chosen: dict) -> dict:
+    out = {}
+    for code, reading in chosen.items():
+        for a, cell in zip(APPLICANTS, reading):
+            out[(code, a)] = _num(cell) if cell is not None else None
+    return out
+
+
+def _choose(options: dict[str, list[Reading]], template: str) -> tuple[dict[str, Reading], dict[str, str]]:
+    """One reading per row: the only one, or the one the identities single out."""
+    chosen = {c: rs[0] for c, rs in options.items() if len(rs) == 1}
+    undecided: dict[str, str] = {}
+    open_ = {c: rs for c, rs in options.items() if len(rs) != 1}
+    for c, rs in list(open_.items()):
+        if not rs:
+            undecided[c] = "its values cannot be placed in the seven columns"
+            del open_[c]
+    if not open_:
+        return chosen, undecided
+    idents = identities.t3_identities(template)
+    rows_open = sorted(open_, key=lambda c: len(open_[c]))
+    combos = 1
+    for c in rows_open:
+        combos *= len(open_[c])
+    if combos <= 50_000:
+        groups = [rows_open]
+    else:
+        groups = [[c] for c in rows_open]  # one at a time, the others unknown
+    for grp in groups:
+        best: list[tuple[int, int, tuple]] = []
+        fixed = _values(chosen)
+        for combo in itertools.product(*[open_[c] for c in grp]):
+            vals = dict(fixed)
+            vals.update(_values(dict(zip(grp, combo))))
+            bad, known = identities.violations(idents, vals)
+            best.append((bad, -known, combo))
+        best.sort(key=lambda x: (x[0], x[1]))
+        top = best[0]
+        ties = [b for b in best if b[0] == top[0] and b[1] == top[1]]
+        vals_top = _values({**chosen, **dict(zip(grp, top[2]))})
+        for k, c in enumerate(grp):
+            picks = {id(b[2][k]) for b in ties}
+            if len(picks) == 1 and top[0] == 0 and -top[1] > 0 and _involved(c, idents, vals_top):
+                chosen[c] = top[2][k]
+            else:
+                n = len(open_[c])
+                undecided[c] = (
+                    f"{n} ways to read its values into the seven columns and the table's totals do not single one out"
+                    if top[0] == 0
+                    else f"{n} ways to read its values into the seven columns and none makes the table's totals add up"
+                )
+    return chosen, undecided
+
+
+def _involved(code: str, idents, vals) -> bool:
+    """Whether some identity that holds can be checked on the row (so it took part in the choice)."""
+    for i in idents:
+        if any(c[0] == code for c in i.cells) and identities.residual(i, vals) is not None:
+            return True
+    return False
+
+
+def _empty_rows(t: T3, items: list[Item], gs: list[Group], al: Alignment, codes_: list[str], matched: dict) -> None:
+    """A row whose label is printed with no value after it (before the next row's label):
+    every cell blank, flagged."""
+    specs = template_rows(al.template)
+    lab_items = [(j, it) for j, it in enumerate(items[t.start : t.end], start=t.start) if it.is_text and it.label]
+    for rj, sp in enumerate(specs):
+        if rj in matched:
+            continue
+        lo = max((gs[g].i1 for r, g in matched.items() if r < rj), default=t.start)
+        hi = min((gs[g].i0 for r, g in matched.items() if r > rj), default=t.end)
+        if not any(r > rj for r in matched):
+            continue  # after the last row found: cut off, not blank
+        for j, it in lab_items:
+            if not (lo <= j < hi):
+                continue
+            sc = label_score(sp, it.key, it.key, "")
+            if sc < 0.8:
+                continue
+            # the label must be followed by another label (no value of its own)
+            nxt = items[j + 1] if j + 1 < len(items) else None
+            if nxt is not None and not nxt.is_text:
+                continue
+            t.rows.append(sp.code)
+            t.problems.append(Problem("t3_row_empty", "warning", f"table 3 row '{it.raw}' has no values printed; cells left null", {"row_code": sp.code}, it.line))
+            for a in t.columns:
+                t.cells[(sp.code, a)] = Val(None, "", it.line)
+            break
+
+
+def _val_of(it) -> tuple[Val, str | None]:
+    v = it.value
+    kind = v.kind
+    if kind == "number":
+        x = v.value
+        if isinstance(x, float):
+            if not x.is_integer():
+                return Val(None, it.raw, it.line, v.unit), f"cell '{it.raw}' is not a whole number"
+            x = int(x)
+        return Val(x, it.raw, it.line, v.unit), None
+    if kind == "blank":
+        return Val(None, it.raw, it.line, v.unit), None
+    return Val(None, it.raw, it.line), f"cell '{it.raw}' is not a number"
