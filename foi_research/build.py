@@ -10,8 +10,9 @@ parquet (quality with the harmonise-stage findings added), panel.parquet, datapa
 codebook.md, manifest.json, and with --csv / --stata the folders csv/ and stata/.
 
 The dataset is written atomically: everything goes into a hidden staging folder next to DIR,
-which replaces DIR only when complete. A crash or Ctrl-C leaves the previous DIR (or none), never
-a half-written one. DIR must be new, empty, or a dataset written by foi-research.
+which replaces DIR in one atomic rename only when complete. A crash or Ctrl-C leaves the previous
+DIR (or none), never a half-written one. DIR must be new, empty, or a dataset written by
+foi-research and holding nothing else; one run at a time (foi_research.atomic).
 """
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ import datetime as dt
 import json
 import shutil
 import time
-import uuid
 from pathlib import Path
 from typing import Annotated, Callable, Optional, Sequence
 
@@ -30,7 +30,8 @@ from foi_research import __version__
 from foi_research.present import export
 from foi_research.harmonise import metrics
 from foi_research.validate import schemas
-from foi_research.validate.dataset import MANIFEST, DatasetError, DatasetWriter, _owned
+from foi_research.atomic import DATASET, MANIFEST, OutputError, Staging, contents, is_ours
+from foi_research.validate.dataset import DatasetError, DatasetWriter
 from foi_research.model import TABLES as CONTRACT_TABLES
 
 DEFAULT_INPUTS = ("data/corpus",)
@@ -55,17 +56,7 @@ class BuildError(Exception):
 
 
 def _is_dataset(p: Path) -> bool:
-    return p.is_dir() and (p / MANIFEST).exists() and (p / "reports.parquet").exists()
-
-
-def _swap(staging: Path, out: Path) -> None:
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-        out.rename(old)
-    staging.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    return p.is_dir() and is_ours(p, DATASET) and (p / "reports.parquet").exists()
 
 
 def build_dataset(
@@ -96,22 +87,22 @@ def build_dataset(
         cw = metrics.load_crosswalk(crosswalk)
     except metrics.CrosswalkError as e:
         raise BuildError(str(e)) from None
-    if not _owned(out):
-        raise BuildError(f"{out} exists and is not a foi-research dataset (no {MANIFEST}); choose a new or empty folder for --out")
     reuse = len(paths) == 1 and _is_dataset(paths[0])
     if not reuse and any(_is_dataset(p) for p in paths):
         raise BuildError("a parsed dataset folder can only be given alone as input (it is read, not parsed)")
 
     created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.build-{uuid.uuid4().hex[:8]}"
+    try:
+        stage = Staging(out, DATASET)  # checks that out may be replaced, locks it
+    except OutputError as e:
+        raise BuildError(str(e)) from None
+    staging = stage.path
     t0 = time.perf_counter()
     try:
         # 1. the contract tables
         if reuse:
             say(f"reading the parsed dataset in {paths[0]}")
             parse_meta = json.loads((paths[0] / MANIFEST).read_text(encoding="utf-8"))
-            staging.mkdir()
             src = paths[0]
         else:
             from foi_research.pipeline import iter_files, parse_paths
@@ -120,7 +111,7 @@ def build_dataset(
             if not files:
                 raise BuildError(f"no report files in {', '.join(map(str, paths))}; give files or folders holding .txt, .html, .docx or .pdf reports")
             say(f"parsing {len(files)} file(s)")
-            writer = DatasetWriter(staging, meta={"inputs": [str(p) for p in paths]})
+            writer = DatasetWriter(staging, meta={"inputs": [str(p) for p in paths]}, stage=False)
             try:
                 for parsed in parse_paths(files, workers=workers, progress=progress, backend="dask" if address else backend, address=address):
                     writer.add(parsed)
@@ -172,6 +163,7 @@ def build_dataset(
         export.write_codebook(staging, cw, denominator, tables, quality=quality, rows=rows, settings=settings)
         manifest = {
             "tool": "foi-research",
+            "format": DATASET,
             "version": __version__,
             "created": created_s,
             "command": "build",
@@ -181,12 +173,16 @@ def build_dataset(
             "harmonise_findings": dict(sorted(added.group_by("check").len().iter_rows())),
             **settings,
         }
+        manifest["contents"] = contents(staging)
         (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
 
         # 4. swap in
-        _swap(staging, out)
+        stage.commit()
+    except OutputError as e:
+        stage.abort()
+        raise BuildError(str(e)) from None
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        stage.abort()
         raise
     manifest["seconds"] = round(time.perf_counter() - t0, 2)
     return manifest

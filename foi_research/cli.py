@@ -1,6 +1,7 @@
 """The foi-research command line."""
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -42,9 +43,10 @@ def parse(
     from foi_research.validate.dataset import DatasetError, DatasetWriter
     from foi_research.pipeline import iter_files, parse_paths
 
-    missing = [str(p) for p in inputs if not p.exists()]
-    for m in missing:
-        err.print(f"[yellow]warning:[/] {m} does not exist; it is reported as a failed input")
+    missing = [str(p) for p in inputs if not os.path.lexists(p)]
+    if missing:
+        err.print(f"[red]error:[/] input not found: {', '.join(missing)}; nothing was written. Give existing files or folders of reports")
+        raise typer.Exit(2)
     files = list(iter_files(inputs))
     if not files:
         err.print("[red]error:[/] no input files found; give files or folders holding .txt, .html, .docx or .pdf reports")
@@ -80,15 +82,30 @@ def evaluate(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every problem")] = False,
 ):
     """Parse documents with known answers and print a scorecard."""
-    from foi_research.validate.evaluate import evaluate as run_eval
+    from foi_research.validate.evaluate import EvaluateError, evaluate as run_eval
 
-    card = run_eval(truth, docs)
+    for what, folder in (("--truth", truth), ("--docs", docs)):
+        if folder is not None and not folder.is_dir():
+            err.print(f"[red]error:[/] {what} {folder}: no such folder; give the folder of ground-truth JSON files (and of the documents)")
+            raise typer.Exit(2)
+    try:
+        card = run_eval(truth, docs)
+    except EvaluateError as e:
+        err.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2)
     card.print(None, verbose=verbose)  # plain print: one unwrapped line per report, summary last
-    fail = (
-        (min_t3 is not None and card.acc("t3") < min_t3)
-        or (min_t4 is not None and card.acc("t4") < min_t4)
-        or (max_silent is not None and card.silent > max_silent)
-    )
+    fail = []
+    for kind, floor in (("t3", min_t3), ("t4", min_t4)):
+        if floor is None:
+            continue
+        if card.counts[kind] == 0:  # no cell to score: a threshold cannot be met by nothing
+            fail.append(f"--min-{kind} {floor}: no {kind} cells were scored")
+        elif card.acc(kind) < floor:
+            fail.append(f"{kind} accuracy {card.acc(kind):.4f} < {floor}")
+    if max_silent is not None and card.silent > max_silent:
+        fail.append(f"{card.silent} silent wrong cells > {max_silent}")
+    for f in fail:
+        err.print(f"[red]failed:[/] {f}")
     raise typer.Exit(1 if fail else 0)
 
 

@@ -36,13 +36,14 @@ import re
 import shutil
 import sys
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Iterable, Optional
 
 import typer
 import yaml
+
+from foi_research.atomic import STUDY, Staging, contents
 
 STUDY_KEYS = {"notebook", "title", "description", "parameters"}
 RESERVED_PARAMETERS = ("output_dir", "dataset")  # injected by the runner
@@ -112,14 +113,66 @@ class Study:
     title: str | None = None
 
 
+PARAMS_MAX_BYTES = 1 << 20  # a parameter file is a few lines; anything bigger is not one
+_STUDY_NAME = re.compile(r"[^\W_][\w.\-]{0,99}")
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """yaml.SafeLoader without aliases (*name, and merge keys <<: *name): a parameter file has no
+    use for them, and a few hundred bytes of nested aliases expand to billions of nodes (an
+    "alias bomb") once anything walks the result (papermill, json, printing)."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            ev = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, f"YAML aliases (*{ev.anchor}) are not allowed in a parameter file: write the values out", ev.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def load_yaml(path: str | os.PathLike) -> Any:
+    """A parameter file read safely: at most PARAMS_MAX_BYTES, UTF-8, no aliases, no Python
+    objects (safe loader). Raises StudyError with a message naming the file."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(PARAMS_MAX_BYTES + 1)
+    except OSError as e:
+        raise StudyError(f"{path}: cannot be read ({e.strerror or e})") from None
+    if len(raw) > PARAMS_MAX_BYTES:
+        raise StudyError(f"{path}: larger than {PARAMS_MAX_BYTES // 1024} KB; a parameter file holds a notebook name and a few parameters")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise StudyError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    try:
+        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as e:
+        raise StudyError(f"{path}: not valid YAML ({e})") from None
+    except RecursionError:
+        raise StudyError(f"{path}: nested too deeply to be a parameter file") from None
+
+
+def check_study_name(path: Path) -> str:
+    """The study's name (the file's stem), which names its output folder: letters, digits, '_',
+    '-', '.', not starting with '.' or '_' (so '..yaml' or '.yaml' can never name the output
+    folder itself or its parent)."""
+    name = path.stem
+    if not _STUDY_NAME.fullmatch(name):
+        raise StudyError(
+            f"{path}: '{name}' cannot name a study (its output folder): use letters, digits, '_', '-' or '.', "
+            "starting with a letter or digit, e.g. zibo_profile.yaml"
+        )
+    return name
+
+
 def load_study(params_file: str | os.PathLike) -> Study:
     path = Path(params_file)
     if not path.exists():
         raise StudyError(f"{path}: no such parameter file")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise StudyError(f"{path}: not valid YAML ({e})") from None
+    name = check_study_name(path)
+    data = load_yaml(path)
     if not isinstance(data, dict) or "notebook" not in data:
         raise StudyError(f"{path}: expected a mapping with 'notebook' and 'parameters' (see params/README or foi_research/studies.py)")
     extra = set(data) - STUDY_KEYS
@@ -133,7 +186,9 @@ def load_study(params_file: str | os.PathLike) -> Study:
         nb = notebooks_dir() / nb
     if not nb.exists():
         raise StudyError(f"{path}: notebook {data['notebook']} not found in {notebooks_dir()}")
-    return Study(name=path.stem, params_file=path, notebook=nb, parameters=params, title=data.get("title"))
+    if nb.suffix != ".ipynb" or not nb.is_file():
+        raise StudyError(f"{path}: notebook {data['notebook']} is not a .ipynb file")
+    return Study(name=name, params_file=path, notebook=nb, parameters=params, title=data.get("title"))
 
 
 @dataclass
@@ -238,16 +293,6 @@ def _count(d: Path, sub: str, ext: str) -> int:
     return len(list(p.glob(f"*.{ext}"))) if p.is_dir() else 0
 
 
-def _swap_in(tmp: Path, final: Path) -> None:
-    old = None
-    if final.exists():
-        old = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
-        final.rename(old)
-    tmp.rename(final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def _rewrite_paths(nb_path: Path, tmp: Path, final: Path) -> None:
     """The notebook ran with output_dir = the temporary folder; once it is swapped in, record
     the final folder instead (in the injected-parameters cell and papermill's metadata)."""
@@ -305,7 +350,7 @@ def run_study(
     """Execute one study. Never raises for a failing notebook: the result says what went wrong."""
     t0 = time.perf_counter()
     name, nbname = (Path(study).stem if not isinstance(study, Study) else study.name), "?"
-    tmp = None
+    tmp = stage = None
     try:
         if not isinstance(study, Study):
             study = load_study(study)
@@ -319,8 +364,10 @@ def run_study(
         out = out.resolve()
         out.mkdir(parents=True, exist_ok=True)
         final = out / name
-        tmp = out / f".{name}.tmp-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
+        # staged beside the study's folder, swapped in atomically; a folder of that name that is
+        # not a study written here is never replaced; one run per study at a time
+        stage = Staging(final, STUDY)
+        tmp = stage.path
         params = dict(study.parameters)
         params["output_dir"] = str(tmp)
         # dataset: a folder; "" = none (the notebook parses its corpus); None = outputs/dataset if built
@@ -355,6 +402,7 @@ def run_study(
         files = {"charts": _count(tmp, "charts", "png"), "svg": _count(tmp, "charts", "svg"), "tables": _count(tmp, "tables", "csv")}
         seconds = time.perf_counter() - t0
         manifest = {
+            "format": STUDY,
             "study": name,
             "title": study.title,
             "notebook": f"notebooks/{nbname}",
@@ -364,9 +412,10 @@ def run_study(
             "seconds": round(seconds, 2),
             "files": sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()) + ["manifest.json"],
         }
+        manifest["contents"] = contents(tmp)
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-        _swap_in(tmp, final)
-        tmp = None
+        stage.commit()
+        tmp = stage = None
         stale = out / FAILED_DIR / f"{name}.ipynb"
         if stale.exists():
             stale.unlink()
@@ -376,8 +425,8 @@ def run_study(
             raise
         return StudyResult(name, nbname, "failed", time.perf_counter() - t0, error=_error_text(e))
     finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+        if stage is not None:
+            stage.abort()
 
 
 def _kernel_config():
@@ -672,6 +721,11 @@ def register(app) -> None:
         timeout: Annotated[int, typer.Option(help="Seconds a cell may run")] = 1800,
     ):
         """Run one study notebook with its parameters; write notebook, HTML, charts and tables."""
+        try:  # a missing or malformed parameter file is a command error (exit 2)
+            load_study(params_file)
+        except StudyError as e:
+            err.print(f"[red]error:[/] {e}")
+            raise typer.Exit(2)
         r = run_study(params_file, out, dataset=dataset, kernel_name=kernel, timeout=timeout)
         _print_summary(Summary([r], r.seconds))
         raise typer.Exit(0 if r.ok else 1)

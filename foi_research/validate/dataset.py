@@ -1,10 +1,12 @@
 """Write the contract's tables as parquet, streaming and atomically.
 
 Rows arrive file by file; they are validated with the pandera schemas in batches and appended to
-parquet files in a temporary folder next to the destination. Only when everything is written is
-the temporary folder swapped in for the destination, so a crash leaves either the previous
-dataset or none, never a half-written one. A report whose rows break the schema (a parser bug)
-is turned into a failed report with a quality row instead of stopping the run.
+parquet files in a staging folder next to the destination. Only when everything is written is
+the staging folder swapped in for the destination, in one atomic rename, so a crash leaves
+either the previous dataset or none, never a half-written one; a folder that is not a
+foi-research dataset is never replaced (see foi_research.atomic: ownership marker, lock, stale
+staging clean-up, swap). A report whose rows break the schema (a parser bug) is turned into a
+failed report with a quality row instead of stopping the run.
 """
 from __future__ import annotations
 
@@ -12,21 +14,17 @@ import datetime as dt
 import gc
 import hashlib
 import json
-import shutil
 import threading
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from foi_research import __version__
+from foi_research.atomic import DATASET, MANIFEST, OutputError, Staging, contents, is_ours, recover, resolve_out
 from foi_research.reference import codes
 from foi_research.model import TABLES, PackedParsed, Parsed
 
 if TYPE_CHECKING:
     import polars as pl
-
-MANIFEST = "manifest.json"
-
 
 def _import_heavy() -> None:
     """polars, pyarrow, pandera and the schemas: about a second to import, so this module imports
@@ -41,34 +39,34 @@ def _import_heavy() -> None:
     from foi_research.validate import schemas  # noqa: F401
 
 
-class DatasetError(Exception):
+class DatasetError(OutputError):
     pass
-
-
-def _owned(path: Path) -> bool:
-    """True when path may be replaced: missing, empty, or a dataset we wrote."""
-    if not path.exists():
-        return True
-    if not path.is_dir():
-        return False
-    entries = [p for p in path.iterdir() if not p.name.startswith(".")]
-    return not entries or (path / MANIFEST).exists()
 
 
 class DatasetWriter:
     """Stream Parsed results into the dataset at `out`. Rows are validated and written every
     `batch_files` files or every `batch_rows` pending rows, whichever comes first (listings of
-    many reports per file would otherwise hold hundreds of thousands of rows in memory)."""
+    many reports per file would otherwise hold hundreds of thousands of rows in memory).
 
-    def __init__(self, out: str | Path, batch_files: int = 2000, meta: dict | None = None, batch_rows: int = 250_000):
+    By default the writer stages the dataset and swaps it in on close (`out` must be new, empty
+    or a foi-research dataset; raises DatasetError otherwise, or when another run holds it).
+    With stage=False it writes straight into `out`, a folder the caller owns and swaps itself
+    (`foi-research build` stages the whole build)."""
+
+    def __init__(self, out: str | Path, batch_files: int = 2000, meta: dict | None = None, batch_rows: int = 250_000, *, stage: bool = True):
         self.out = Path(out)
-        if not _owned(self.out):
-            raise DatasetError(
-                f"{self.out} exists and is not a foi-research dataset (no {MANIFEST}); choose an empty or new folder for --out"
-            )
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = self.out.parent / f".{self.out.name}.tmp-{uuid.uuid4().hex[:8]}"
-        self.tmp.mkdir()
+        self._staging: Staging | None = None
+        if stage:
+            try:
+                self._staging = Staging(self.out, DATASET)
+            except DatasetError:
+                raise
+            except OutputError as e:
+                raise DatasetError(str(e)) from None
+            self.tmp = self._staging.path
+        else:
+            self.tmp = self.out
+            self.tmp.mkdir(parents=True, exist_ok=True)
         self.batch_files = batch_files
         self.batch_rows = batch_rows
         self.pending: list[Parsed] = []
@@ -213,14 +211,20 @@ class DatasetWriter:
                     self.writers[t].close()
             manifest = {
                 "tool": "foi-research",
+                "format": DATASET,
                 "version": __version__,
                 "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 "rows": self.counts,
                 "status": self.status_counts,
                 **self.meta,
             }
+            manifest["contents"] = contents(self.tmp)
             (self.tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-            self._swap()
+            if self._staging is not None:
+                try:
+                    self._staging.commit()
+                except OutputError as e:
+                    raise DatasetError(str(e)) from None
             return manifest
         except BaseException:
             self.abort()
@@ -232,22 +236,14 @@ class DatasetWriter:
         if self._gc_was_enabled and not gc.isenabled():
             gc.enable()
 
-    def _swap(self) -> None:
-        old = None
-        if self.out.exists():
-            old = self.out.parent / f".{self.out.name}.old-{uuid.uuid4().hex[:8]}"
-            self.out.rename(old)
-        self.tmp.rename(self.out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-
     def abort(self) -> None:
         for w in self.writers.values():
             try:
                 w.close()
             except Exception:
                 pass
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if self._staging is not None:
+            self._staging.abort()
         self._resume_gc()
         self._imports.join()  # (an import cut off at interpreter exit can crash the exit)
 
@@ -337,6 +333,7 @@ def read_dataset(path: str | Path) -> dict[str, pl.DataFrame]:
     import polars as pl
 
     path = Path(path)
-    if not (path / MANIFEST).exists():
-        raise DatasetError(f"{path} is not a foi-research dataset (no {MANIFEST}); build it with `foi-research parse` or `foi-research build`")
+    recover(resolve_out(path))  # a swap killed between its two renames (file systems without an atomic exchange)
+    if not is_ours(path, DATASET):
+        raise DatasetError(f"{path} is not a foi-research dataset (no {MANIFEST} written by foi-research); build it with `foi-research parse` or `foi-research build`")
     return {t: pl.read_parquet(path / f"{t}.parquet") for t in TABLES}

@@ -154,8 +154,24 @@ def score(truths: list[dict], ds: dict[str, pl.DataFrame]) -> Scorecard:
     return card
 
 
+class EvaluateError(Exception):
+    """The truth or document folder cannot be used; the message says why."""
+
+
 def load_truths(truth_dir: str | Path) -> list[dict]:
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(Path(truth_dir).glob("*.json"))]
+    out = []
+    for p in sorted(Path(truth_dir).glob("*.json")):
+        try:
+            t = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise EvaluateError(f"{p}: not a readable ground-truth JSON file ({e})") from None
+        f = t.get("file") if isinstance(t, dict) else None
+        if not isinstance(f, str) or not f or Path(f).name != f or f in (".", ".."):
+            raise EvaluateError(f"{p}: 'file' must be the plain name of a document in the documents folder, not {f!r}")
+        out.append(t)
+    if not out:
+        raise EvaluateError(f"{truth_dir}: no ground-truth JSON files (GROUND_TRUTH_FORMAT.md)")
+    return out
 
 
 def evaluate(truth_dir: str | Path, docs_dir: str | Path | None = None, workers: int | None = 1) -> Scorecard:
@@ -171,6 +187,8 @@ def evaluate(truth_dir: str | Path, docs_dir: str | Path | None = None, workers:
         work = tmp / "docs"
         work.mkdir()
         for f in sorted({t["file"] for t in truths}):
+            if not (docs / f).is_file():
+                raise EvaluateError(f"{docs / f}: the document named by the ground truth is missing; give --docs FOLDER")
             shutil.copy(docs / f, work / f)
         out = tmp / "out"
         with DatasetWriter(out) as w:
