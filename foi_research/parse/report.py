@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from foi_research.model import Parsed, Problem, Val, quality_row
-from foi_research.parse import layout, narrative, t3 as t3reader, tables
+from foi_research.parse import layout, legacy, narrative, t2 as t2reader, t3 as t3reader, t4 as t4reader
 from foi_research.parse.meta import read_meta
 from foi_research.parse.segment import split
 from foi_research.read.readers import Document
@@ -182,14 +182,14 @@ def _parse_segment(doc: Document, seg, base: dict, out: Parsed, seen_ids: set[st
     problems: list[Problem] = []
 
     items = layout.stream(rows)
-    lg = tables.read_legacy(items)
+    lg = legacy.read_legacy(items)
     t3 = t3reader.read_t3(items)
-    t4 = tables.read_t4(items, t3.end if t3.found else 0) if not (lg.found and not t3.found) else tables.T4()
+    t4 = t4reader.read_t4(items, t3.end if t3.found else 0) if not (lg.found and not t3.found) else t4reader.T4()
 
     marker = "2021" if _MARK_2021_WS.search(text) else "2019" if _MARK_2019_WS.search(text) else None
     hint = t3.template_votes or (_year_template(meta.year) if meta.year and meta.year >= 2019 else None) or marker
     t2_end = t3.start if t3.found else (t4.start if t4.found else len(items))
-    t2 = tables.read_t2(items, 0, t2_end, hint)
+    t2 = t2reader.read_t2(items, 0, t2_end, hint)
 
     # template
     stats_header = not lg.found and not t3.found and (
@@ -197,7 +197,7 @@ def _parse_segment(doc: Document, seg, base: dict, out: Parsed, seen_ids: set[st
         or any(_STATS_TITLE.match(compact(r.norm)) for r in rows if r.kind == "text" and "表" in r.norm)
     )
     if stats_header:
-        lg = tables.read_legacy(items, min_rows=1)
+        lg = legacy.read_legacy(items, min_rows=1)
     if (lg.found or stats_header) and not t3.found:
         template = "legacy-stats"
     elif t3.found or t2.found or t4.found:

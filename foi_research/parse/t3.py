@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from rapidfuzz.distance import LCSseq
 
 from foi_research.model import Problem, Val
+from foi_research.parse.cells import cell_value, ends_section
 from foi_research.parse.layout import SENTENCE_KEY, Item, windows
 from foi_research.reference import codes, identities
 from foi_research.reference.codes import APPLICANTS, match_request_row
@@ -173,15 +174,6 @@ def _t3_candidate(key: str) -> str | None:
 
 
 _ORDINAL_ONLY = re.compile(r"\d{1,2}\.?")
-_TOP_HEADING = re.compile(r"^[一二三四五六七八九十]{1,3}[、.]")
-_SECTION_END = re.compile(r"^[五六七]、")
-
-
-def _ends_table(it: Item) -> bool:
-    k = compact(it.norm)
-    return bool(_SECTION_END.match(k)) or "存在的主要问题" in k or "其他需要报告" in k
-
-
 def is_t4_start(items: list[Item], j: int) -> bool:
     it = items[j]
     if not it.is_text:
@@ -205,7 +197,7 @@ def groups_in(items: list[Item], s: int) -> tuple[list[Group], int]:
     while j < n:
         it = items[j]
         if it.is_text:
-            if j > s and (is_t4_start(items, j) or _ends_table(it)):
+            if j > s and (is_t4_start(items, j) or ends_section(it)):
                 end = j
                 break
             if not it.label:
@@ -582,7 +574,7 @@ def _settle(t: T3, items: list[Item], gs: list[Group], al: Alignment, end: int) 
                 if cell is None:
                     t.cells[(code, a)] = Val(None, "", g.line)
                     continue
-                val, err = _val_of(cell)
+                val, err = cell_value(cell)
                 t.cells[(code, a)] = val
                 if err:
                     t.problems.append(Problem("t3_bad_cell", "warning", f"table 3 {code}/{a}: {err}", {"row_code": code, "applicant": a}, cell.line))
@@ -640,7 +632,6 @@ def _confirmed(code: str, chosen: dict, al: Alignment, codes_: list[str], matche
     if checked and all(r == 0 for r in checked):
         return True
     rj = codes_.index(code)
-    gi = matched[rj]
     lo = [(r, g) for r, g in matched.items() if r < rj]
     hi = [(r, g) for r, g in matched.items() if r > rj]
     if not lo or not hi:
@@ -740,18 +731,3 @@ def _empty_rows(t: T3, items: list[Item], gs: list[Group], al: Alignment, codes_
             for a in t.columns:
                 t.cells[(sp.code, a)] = Val(None, "", it.line)
             break
-
-
-def _val_of(it) -> tuple[Val, str | None]:
-    v = it.value
-    kind = v.kind
-    if kind == "number":
-        x = v.value
-        if isinstance(x, float):
-            if not x.is_integer():
-                return Val(None, it.raw, it.line, v.unit), f"cell '{it.raw}' is not a whole number"
-            x = int(x)
-        return Val(x, it.raw, it.line, v.unit), None
-    if kind == "blank":
-        return Val(None, it.raw, it.line, v.unit), None
-    return Val(None, it.raw, it.line), f"cell '{it.raw}' is not a number"
