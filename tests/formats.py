@@ -134,3 +134,26 @@ def text_in(encoding: str, path: Path, bom: bool = False, source: Path = PINGYIN
 def strip_pipes_collapsing(text: str) -> str:
     """Collapse runs of empty pipes as some scrapers do ('0 |  | 3' -> '0 | 3')."""
     return re.sub(r"(\|\s*){2,}", "| ", text)
+
+
+def scanned_copy(src: Path, path: Path, pages: list[int], dpi: int = 200) -> Path:
+    """A copy of a PDF whose given pages (1-based) are replaced by images of themselves (rendered
+    by PDFium at `dpi`): pages without a text layer, as a scanner makes them."""
+    from foi_research.read.pdf import pdfium
+
+    pdfium = pdfium()
+    s = pdfium.PdfDocument(str(src))
+    d = pdfium.PdfDocument.new()
+    d.import_pages(s)
+    for n in pages:
+        w, h = s[n - 1].get_size()
+        pil = s[n - 1].render(scale=dpi / 72, grayscale=True).to_pil()
+        d.del_page(n - 1)
+        page = d.new_page(w, h, index=n - 1)
+        img = pdfium.PdfImage.new(d)
+        img.set_bitmap(pdfium.PdfBitmap.from_pil(pil))
+        img.set_matrix(pdfium.PdfMatrix().scale(w, h))
+        page.insert_obj(img)
+        page.gen_content()
+    d.save(str(path))
+    return path

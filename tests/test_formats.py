@@ -93,7 +93,8 @@ def _failed(tmp_path, path, status="failed"):
     return r, q["message"].to_list()
 
 
-def test_pdf_without_text_layer(tmp_path):
+def test_pdf_without_text_layer(tmp_path, monkeypatch):
+    monkeypatch.setenv("FOI_NO_OCR", "1")  # (with the OCR extra: tests/test_read_formats.py)
     r, msgs = _failed(tmp_path, formats.image_only_pdf(tmp_path / "scan.pdf"))
     assert any("no text layer" in m and "OCR" in m and "scan.pdf" in m for m in msgs)
 

@@ -90,6 +90,7 @@ def parse_document(doc: Document, display_path: str | None = None) -> Parsed:
         out.quality.append(quality_row(rid, Problem("no_report", "error", f"{src}: no annual report found in the file (only a guide or other page)")))
         return out
     seen_ids: set[str] = set()
+    first_report = len(out.reports)
     for seg in segs:
         try:
             _parse_segment(doc, seg, base, out, seen_ids, metas.get(id(seg)))
@@ -100,6 +101,21 @@ def parse_document(doc: Document, display_path: str | None = None) -> Parsed:
             out.quality.append(
                 quality_row(rid, Problem("parse_error", "error", f"{src} line {first}: the parser failed on this report ({type(e).__name__}: {e}); please report it with the file"))
             )
+    notes = _read_notes(doc, src)
+    if notes:  # what the reader said about the file, on every report it holds
+        for r in out.reports[first_report:]:
+            out.quality.extend(quality_row(r["report_id"], p) for p in notes)
+    return out
+
+
+def _read_notes(doc: Document, src: str) -> list[Problem]:
+    """The reader's remarks: pages read by OCR (check `ocr`: filter on it to leave out, or to
+    review, figures read from images), pages not read, anything else it noticed."""
+    out = []
+    if doc.ocr_pages:
+        pages = ", ".join(map(str, doc.ocr_pages))
+        out.append(Problem("ocr", "warning", f"{src}: page(s) {pages} have no text layer and were read by OCR (rapidocr): check the figures against the page images; the identities checks flag sums that do not hold"))
+    out.extend(Problem("read_warning", "warning", f"{src}: {m}") for m in doc.problems)
     return out
 
 
