@@ -8,18 +8,97 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
+from typer.core import TyperGroup
+
+# Start-up: a command imports what it needs when it runs. The commands that live with their stage
+# (build, studies) are loaded only when one of them is called; `--help` lists them from their
+# source (no import of polars, pyarrow, pandera, ...). `python -X importtime -m foi_research.cli
+# --help` shows what start-up costs; benchmarks/formats.py measures it.
+
+
+class _LazyGroup(TyperGroup):
+    """A command group whose stage commands (_COMMAND_MODULES) are imported on first use."""
+
+    _loaded = False
+    _listing = False
+
+    def list_commands(self, ctx):
+        names = list(super().list_commands(ctx))
+        if not self._loaded:
+            names += [n for n in _stage_commands() if n not in names]
+        return names
+
+    def get_command(self, ctx, name):
+        cmd = super().get_command(ctx, name)
+        if cmd is not None or self._loaded:
+            return cmd
+        if self._listing:  # help listing: name and first docstring line, read from the source
+            short = _stage_commands().get(name)
+            return None if short is None else _Listed(name, help=short)
+        _load_stage_commands(self)
+        return super().get_command(ctx, name)
+
+    def format_help(self, ctx, formatter):
+        self._listing = True
+        try:
+            return super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
+def _listed_cls():
+    import click
+
+    class Listed(click.Command):
+        """Stands for a stage command in the help listing."""
+
+    return Listed
+
+
+def _Listed(name, help):  # noqa: N802 - a constructor
+    return _listed_cls()(name, help=help)
+
 
 app = typer.Typer(
+    cls=_LazyGroup,
     add_completion=False,
     no_args_is_help=True,
     help="Turn China's open-government-information annual reports (政府信息公开工作年度报告) into validated research datasets.",
 )
-err = Console(stderr=True, soft_wrap=True)
+
+
+class _LazyConsole:
+    """rich's stderr Console, created on first use (rich costs ~0.1 s to import)."""
+
+    def __getattr__(self, name):
+        from rich.console import Console
+
+        c = Console(stderr=True, soft_wrap=True)
+        globals()["err"] = c
+        return getattr(c, name)
+
+
+err = _LazyConsole()
+
+
+def _version(value: bool) -> None:
+    if value:
+        from foi_research import __version__
+
+        typer.echo(f"foi-research {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit")] = None,
+):
+    """Turn China's open-government-information annual reports (政府信息公开工作年度报告) into validated research datasets."""
 
 
 def _summary(manifest: dict, out: Path, seconds: float) -> None:
+    from rich.table import Table
+
     t = Table(title=f"foi-research: dataset written to {out}", show_header=True)
     t.add_column("table")
     t.add_column("rows", justify="right")
@@ -150,20 +229,69 @@ def all_cmd(
     raise typer.Exit(0 if summary.ok else 1)
 
 
-def _register_commands() -> None:
+_COMMAND_MODULES: list[str] = ["build", "present.studies"]
+
+
+def _register_commands(target=None) -> None:
     """Commands that live with their stage register themselves here (one import per module)."""
     # each module defines register(app: typer.Typer) -> None
     from importlib import import_module
 
     for mod in _COMMAND_MODULES:
-        import_module(f"foi_research.{mod}").register(app)
+        import_module(f"foi_research.{mod}").register(target or app)
 
 
-_COMMAND_MODULES: list[str] = ["build", "present.studies"]
+def _load_stage_commands(group: _LazyGroup) -> None:
+    """Import the stage modules and add their commands to the running group."""
+    if group._loaded:
+        return
+    group._loaded = True
+    sub = typer.Typer()
+    _register_commands(sub)
+    for name, cmd in typer.main.get_group(sub).commands.items():
+        if name not in group.commands:
+            group.add_command(cmd, name)
+
+
+_STAGE_COMMANDS: dict[str, str] | None = None
+
+
+def _stage_commands() -> dict[str, str]:
+    """{command name: short help} of the stage modules, read from their source with ast (the
+    `@app.command(...)` functions inside register(); the help is the docstring's first line, as
+    Typer shows it). tests/test_cli_startup.py checks it against the commands Typer builds."""
+    global _STAGE_COMMANDS
+    if _STAGE_COMMANDS is not None:
+        return _STAGE_COMMANDS
+    import ast
+    from importlib.util import find_spec
+
+    out: dict[str, str] = {}
+    for mod in _COMMAND_MODULES:
+        spec = find_spec(f"foi_research.{mod}")
+        if spec is None or not spec.origin:
+            continue
+        tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            for dec in node.decorator_list:
+                if isinstance(dec, ast.Call) and isinstance(dec.func, ast.Attribute) and dec.func.attr == "command":
+                    name = node.name.replace("_", "-")
+                    if dec.args and isinstance(dec.args[0], ast.Constant):
+                        name = dec.args[0].value
+                    kw = {k.arg: k.value for k in dec.keywords}
+                    if "name" in kw and isinstance(kw["name"], ast.Constant):
+                        name = kw["name"].value
+                    doc = ast.get_docstring(node) or ""
+                    if "help" in kw and isinstance(kw["help"], ast.Constant):
+                        doc = kw["help"].value
+                    out[name] = doc.strip().split("\n\n")[0].replace("\n", " ").strip()
+    _STAGE_COMMANDS = out
+    return out
 
 
 def main() -> None:  # console-script entry point
-    _register_commands()
     try:
         app()
     except BrokenPipeError:  # pragma: no cover

@@ -46,6 +46,21 @@ def key(path: Path) -> str:
         return path.name
 
 
+def tables_of(parsed) -> dict:
+    """The parsed table-3 and table-4 cells and report statuses of a Parsed."""
+    t3 = sorted([r["report_id"].rsplit(":", 1)[-1], r["row_code"], r["applicant"], r["value"], r["raw"], r["line"]] for r in parsed.requests if not r.get("derived"))
+    t4 = sorted([r["report_id"].rsplit(":", 1)[-1], r["proceeding"], r["outcome"], r["value"], r["raw"], r["line"]] for r in parsed.appeals)
+    return {"t3": t3, "t4": t4, "status": [r["status"] for r in parsed.reports]}
+
+
+def document_of(path: Path, record: dict):
+    """The Document a golden record describes (what the old readers gave), for the parser."""
+    from foi_research.read.base import Cell, Document, Row
+
+    rows = [Row(line, raw, norm, None if cells is None else [Cell(*c) for c in cells], kind) for line, kind, raw, norm, cells in record["rows"]]
+    return Document(path=path, fmt=record["fmt"], rows=rows, encoding=record["encoding"], traditional=record["traditional"], fatal=record["fatal"])
+
+
 def snapshot(path: Path) -> dict:
     from foi_research.pipeline import parse_file
     try:
