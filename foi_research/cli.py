@@ -221,6 +221,8 @@ def all_cmd(
     _summary(manifest, out, time.perf_counter() - t0)
     err.print(f"[bold]2/2[/] running the studies of {pdir} on that dataset")
     summary = batch(pdir, studies_out, workers=jobs, dataset=str(out), progress=not quiet)
+    from rich.console import Console
+
     Console(stderr=True, width=max(120, err.width)).print(summary.table())
     for r in summary.failed:
         err.print(f"[red]failed:[/] {r.study}: {r.error}")
