@@ -20,7 +20,7 @@ from pathlib import Path
 from foi_research.read.base import Cell, Document, Row
 from foi_research.read.limits import DEFAULT, LimitExceeded, Limits, check
 
-TEXT_EXT = {".txt", ".text"}
+TEXT_EXT = {".txt", ".text", ".md", ".markdown"}
 HTML_EXT = {".html", ".htm", ".shtml", ".xhtml", ".jhtml", ".asp", ".aspx", ".jsp", ".php"}
 DOCX_EXT = {".docx", ".docm"}
 PDF_EXT = {".pdf"}
