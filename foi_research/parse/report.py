@@ -12,7 +12,7 @@ from pathlib import Path
 from foi_research.model import Parsed, Problem, Val, quality_row
 from foi_research.parse import layout, legacy, narrative, t2 as t2reader, t3 as t3reader, t4 as t4reader
 from foi_research.parse.meta import read_meta
-from foi_research.parse.segment import split
+from foi_research.parse.segment import bodyless, same_report, split
 from foi_research.read.readers import Document
 from foi_research.reference import codes
 from foi_research.reference.codes import PROACTIVE_LAYOUT
@@ -121,8 +121,10 @@ def _read_notes(doc: Document, src: str) -> list[Problem]:
 
 def _merge_repeats(segs: list, metas: dict | None = None) -> list:
     """A report printed with a page title + date and then again with its own title + date is one
-    report: merge consecutive segments that name the same agency and year. `metas` receives
-    id(segment) -> read_meta of each returned segment that was read here (not a merged one)."""
+    report: merge a segment that has no body (segment.bodyless) into the next when they may name
+    the same report (segment.same_report: same year and agency, or one unknown). A report with a
+    body is never merged: repeated reports are each a report. `metas` receives id(segment) ->
+    read_meta of each returned segment that was read here (not a merged one)."""
     if len(segs) < 2:
         return segs
     out = [segs[0]]
@@ -130,8 +132,8 @@ def _merge_repeats(segs: list, metas: dict | None = None) -> list:
     found = {id(segs[0]): prev}
     for s in segs[1:]:
         m = read_meta(s.rows, s.date_idx)
-        if m.year is not None and m.year == prev.year and m.agency and m.agency == prev.agency:
-            last = out[-1]
+        last = out[-1]
+        if bodyless(last) and same_report(prev.year, prev.agency, m.year, m.agency):
             found.pop(id(last), None)
             out[-1] = type(last)(last.rows + s.rows, last.kind, last.title_idx, last.date_idx)
             continue
