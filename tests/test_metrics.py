@@ -170,7 +170,17 @@ def test_new_plus_carried_denominator(seeds_dataset):
     r = row(seeds_dataset, p, "zhangdian", 2020)
     assert r["denominator_value"] == 131
     with pytest.raises(ValueError, match="new_plus_carried"):
-        metrics.build_panel(seeds_dataset, denominator="received")
+        metrics.build_panel(seeds_dataset, denominator="submitted")
+
+
+def test_received_denominator_is_like_for_like_across_eras(seeds_dataset):
+    """`received` is row 一 本年新收 after 2019 and 收到申请数 before: the same quantity in both eras
+    (new_plus_carried adds carry-over only after 2019)."""
+    p = metrics.build_panel(seeds_dataset, denominator="received")
+    r = row(seeds_dataset, p, "linzi", 2023)
+    assert r["denominator_value"] == 27 and r["disclosure_rate"] == approx(8 / 27)
+    r = row(seeds_dataset, p, "linzi", 2018)
+    assert r["denominator_value"] == 48
 
 
 def test_linzi_2018_legacy_table_with_overlap(seeds_dataset, panel):
@@ -268,7 +278,7 @@ def test_crosswalk_totals_match_source_totals_for_every_bundled_report(seeds_dat
                     assert w.height == 1 and str(r["handled"]) in w["message"][0], r["report_id"]
                     # the parser flagged the source itself too
                     assert q.filter((pl.col("report_id") == r["report_id"]) & (pl.col("check") == "legacy_sum_answered")).height == 1
-    assert checked == 3 * 13  # 13 complete tables (see the next test), 3 crosswalks
+    assert checked == len(metrics.crosswalk_names()) * 13  # 13 complete tables (see the next test), every shipped crosswalk
     # Linzi 2016 (10 of 28) and 2018 (47 of 48) are the only inconsistent sources
     assert {y for _, y in mismatched} == {2016, 2018}
 
@@ -343,7 +353,7 @@ def test_bad_crosswalk_files_are_refused_with_file_and_line(tmp_path, edit, mess
 
 
 def test_unknown_crosswalk_name_lists_the_shipped_ones():
-    with pytest.raises(CrosswalkError, match="default, not_held_as_not_this_agency, nta_as_cannot_provide"):
+    with pytest.raises(CrosswalkError, match="default, core_exemptions, ngi_as_not_processed, not_held_as_not_this_agency, nta_as_cannot_provide"):
         metrics.load_crosswalk("nonexistent")
 
 
@@ -441,3 +451,91 @@ def test_crossyear_mismatch_becomes_a_quality_warning(seeds_dataset, panel):
 def test_read_panel_error_says_what_to_do(tmp_path):
     with pytest.raises(FileNotFoundError, match="foi-research build"):
         metrics.read_panel(tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parent minus child (`within`) and rates outside 0-1, on small tables built by hand
+
+
+def _tiny_dataset():
+    """Four reports of one agency, written as the parser writes them:
+    A 2017 statistics table: 答复 10 = 同意 5 + 不同意 4 (of which 不是《条例》所指政府信息 3) + 不存在 1.
+    B 2018 statistics table: 答复 5 = 同意 1 + 不同意 1 + 不存在 3, but 不是政府信息 printed as 3 (> 不同意 1).
+    C 2020 table 3 (2019 template): 3 handled = 1 state secret + 2 internal affairs.
+    D 2016 statistics table: 答复 2, 不同意 5 (parts exceed the total: strict rate 2.5)."""
+    def rep(rid, year, template):
+        return {"report_id": rid, "source_file": "x.txt", "source_line": 1, "agency": "某县人民政府办公室", "year": year, "template": template, "status": "ok"}
+
+    def leg(rid, ind, v):
+        return {"report_id": rid, "indicator": ind, "value": v, "origin": "table", "printed_in": "statistics_table", "raw": str(v), "line": 1}
+
+    def t3(rid, code, v):
+        return {"report_id": rid, "row_code": code, "applicant": "total", "value": v, "raw": str(v), "line": 1}
+
+    reports = schemas.frame("reports", [rep("A", 2017, "legacy-stats"), rep("B", 2018, "legacy-stats"), rep("C", 2020, "2019"), rep("D", 2016, "legacy-stats")])
+    legacy = schemas.frame(
+        "legacy",
+        [leg("A", "received", 10), leg("A", "answered", 10), leg("A", "granted", 5), leg("A", "denied", 4), leg("A", "denied_not_government_info", 3), leg("A", "not_exist", 1),
+         leg("B", "received", 5), leg("B", "answered", 5), leg("B", "granted", 1), leg("B", "denied", 1), leg("B", "denied_not_government_info", 3), leg("B", "not_exist", 3),
+         leg("D", "received", 2), leg("D", "answered", 2), leg("D", "denied", 5)],
+    )
+    requests = schemas.frame("requests", [t3("C", "new_received", 3), t3("C", "total_handled", 3), t3("C", "withheld_state_secret", 1), t3("C", "withheld_internal_affairs", 2)])
+    return {"reports": reports, "legacy": legacy, "requests": requests, "appeals": schemas.frame("appeals", []), "proactive": schemas.frame("proactive", []), "quality": schemas.frame("quality", [])}
+
+
+def test_parent_minus_child_moves_the_strict_rate_and_not_the_broad_one():
+    ds = _tiny_dataset()
+    by = {}
+    for cw in ("default", "ngi_as_not_processed", "core_exemptions"):
+        p = metrics.build_panel(ds, crosswalk=cw)
+        by[cw] = {r["report_id"]: r for r in p.iter_rows(named=True)}
+    a = {cw: by[cw]["A"] for cw in by}
+    assert a["default"]["withheld"] == 4 and a["default"]["not_processed"] is None
+    assert a["default"]["not_government_info"] == 3  # the exposure measure, whatever the crosswalk
+    assert a["ngi_as_not_processed"]["withheld"] == 4 - 3 and a["ngi_as_not_processed"]["not_processed"] == 3
+    assert a["default"]["rejection_rate_strict"] == approx(0.4) and a["ngi_as_not_processed"]["rejection_rate_strict"] == approx(0.1)
+    for cw in by:  # moved within the broad rate, and nothing counted twice
+        assert a[cw]["rejection_rate_broad"] == approx(0.5) and a[cw]["classes_total"] == 10
+    # from 2019 the new exemptions leave withheld only under core_exemptions
+    c = {cw: by[cw]["C"] for cw in by}
+    assert c["default"]["withheld"] == 3 and c["ngi_as_not_processed"]["withheld"] == 3
+    assert c["core_exemptions"]["withheld"] == 1 and c["core_exemptions"]["not_processed"] == 2
+
+
+def test_child_larger_than_parent_is_not_moved_and_is_flagged():
+    ds = _tiny_dataset()
+    p = metrics.build_panel(ds, crosswalk="ngi_as_not_processed")
+    b = p.filter(pl.col("report_id") == "B").row(0, named=True)
+    assert b["withheld"] == 1 and b["not_processed"] is None  # as printed: nothing moved
+    assert "larger than its parent" in b["within_problem"]
+    q = metrics.quality_rows(ds, p)
+    w = q.filter((pl.col("report_id") == "B") & (pl.col("check") == "crosswalk_within"))
+    assert w.height == 1 and w["severity"][0] == "warning" and "ngi_as_not_processed" in w["message"][0]
+    assert p.filter(pl.col("report_id") == "A")["within_problem"][0] is None
+
+
+def test_rate_above_one_is_kept_and_flagged():
+    ds = _tiny_dataset()
+    p = metrics.build_panel(ds)
+    d = p.filter(pl.col("report_id") == "D").row(0, named=True)
+    assert d["rejection_rate_strict"] == approx(2.5)  # kept as printed
+    probs = metrics.rate_problems(p)
+    assert ("D", "rejection_rate_strict", "rate_above_one") in set(probs.select("report_id", "metric", "problem").iter_rows())
+    q = metrics.quality_rows(ds, p).filter(pl.col("check") == "rate_out_of_range")
+    assert q["report_id"].to_list() == ["D"] and "rejection_rate_strict = 5 / 2" in q["message"][0]
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda t: t.replace("legacy,denied_not_government_info,not_counted,,", "legacy,denied_not_government_info,not_counted,,").replace("(counted there).\n", "(counted there).,denied\n", 1), "not counted stays inside its parent"),
+        (lambda t: t.replace("legacy,not_exist,cannot_provide,,申请信息不存在: the information does not exist; the 2019 templates call this 无法提供.", "legacy,not_exist,cannot_provide,,申请信息不存在: the information does not exist; the 2019 templates call this 无法提供.,denied_privacy"), "which is not counted"),
+    ],
+)
+def test_bad_within_rows_are_refused(tmp_path, edit, message):
+    text = (metrics._crosswalk_dir() / "default.csv").read_text(encoding="utf-8").replace("rationale\n", "rationale,within\n", 1)
+    f = tmp_path / "cw.csv"
+    f.write_text(edit(text), encoding="utf-8")
+    with pytest.raises(CrosswalkError) as e:
+        metrics.load_crosswalk(f)
+    assert message in str(e.value)

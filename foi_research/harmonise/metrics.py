@@ -30,7 +30,9 @@ from foi_research.validate.schemas import polars_schema
 CLASSES: list[str] = codes.V("outcome_classes").codes
 NOT_COUNTED: str = codes.V("crosswalk_special").codes[0]
 SCHEMES = ("2019", "2021", "legacy")
-CROSSWALK_COLUMNS = ("scheme", "code", "outcome_class", "overlap_with", "rationale")
+CROSSWALK_COLUMNS = ("scheme", "code", "outcome_class", "overlap_with", "rationale", "within")
+# `within` is optional (older crosswalk files have only the first five columns)
+CROSSWALK_REQUIRED = CROSSWALK_COLUMNS[:5]
 DENOMINATORS: list[str] = codes.V("denominators").codes
 TABLE_SOURCES = ("table3", "legacy_table")
 ORG_APPLICANTS = [a for a in codes.APPLICANTS if a not in ("natural_person", "total")]
@@ -87,11 +89,26 @@ RULES: dict[str, str] = {
         "The reasons of 不同意公开 (涉及国家秘密 ... 法律法规规定的其他情形) are a breakdown of "
         "不同意公开, which is counted as withheld; the reasons are mapped to not_counted."
     ),
+    "within": (
+        "A crosswalk row with `within` names its parent row (parent minus child): the row is counted in "
+        "its own class and taken out of its parent's class, per report. Example (crosswalk "
+        "ngi_as_not_processed): 不是《条例》所指政府信息 inside 不同意公开 goes to not_processed and "
+        "withheld counts 不同意公开 minus it. Where the parent is not printed the row is still counted "
+        "in its class; where the row prints more than its parent nothing is moved for that report and "
+        "the quality table gets a crosswalk_within warning."
+    ),
+    "range": (
+        "A rate above 1 (the printed parts exceed the printed total used as denominator) or built on a "
+        "negative count is kept in the panel as computed from the printed figures and flagged in the "
+        "quality table (rate_out_of_range); the study analyses leave such a report out of that rate and "
+        "say how many they left out."
+    ),
     "denominator": (
         "The request-based rates divide by D, an explicit setting (`denominator`): `handled` (the "
         "default) is table 3 三(七)总计, or 申请答复数 (else 申请办结数) before 2019; "
         "`new_plus_carried` is table 3 一 + 二, or 收到申请数 alone before 2019 (no carry-over "
-        "then). The value used is in denominator_value. A rate is null, never an error or infinity, "
+        "then, so it is not like for like across the revision); `received` is table 3 一 or 收到申请数 "
+        "(the same quantity in every era). The value used is in denominator_value. A rate is null, never an error or infinity, "
         "when its denominator is 0 or unknown."
     ),
     "grouping": (
@@ -182,9 +199,12 @@ def _parse_crosswalk(text: str, name: str, where: str, description: str | None) 
     import io
 
     reader = csv.DictReader(io.StringIO(text))
-    missing_cols = [c for c in CROSSWALK_COLUMNS if c not in (reader.fieldnames or [])]
+    missing_cols = [c for c in CROSSWALK_REQUIRED if c not in (reader.fieldnames or [])]
     if missing_cols:
-        raise CrosswalkError(f"{where}: missing column(s) {', '.join(missing_cols)}; the header must be {','.join(CROSSWALK_COLUMNS)}")
+        raise CrosswalkError(
+            f"{where}: missing column(s) {', '.join(missing_cols)}; the header must be {','.join(CROSSWALK_REQUIRED)} "
+            f"(optionally followed by `within`)"
+        )
     problems: list[str] = []
     rows: list[dict] = []
     seen: dict[tuple[str, str], int] = {}
@@ -193,7 +213,7 @@ def _parse_crosswalk(text: str, name: str, where: str, description: str | None) 
         r = {k: (r.get(k) or "").strip() for k in CROSSWALK_COLUMNS}
         if not any(r.values()):
             continue
-        sch, code, cls, ov = r["scheme"], r["code"], r["outcome_class"], r["overlap_with"]
+        sch, code, cls, ov, wi = r["scheme"], r["code"], r["outcome_class"], r["overlap_with"], r["within"]
         if sch not in SCHEMES:
             problems.append(f"line {i}: scheme {sch!r} is not one of {', '.join(SCHEMES)}")
             continue
@@ -206,6 +226,14 @@ def _parse_crosswalk(text: str, name: str, where: str, description: str | None) 
             problems.append(f"line {i}: overlap_with {ov!r} is not a source row of scheme {sch}")
         if ov and cls == NOT_COUNTED:
             problems.append(f"line {i}: a row that is not counted cannot overlap another (leave overlap_with empty)")
+        if wi and wi not in allowed:
+            problems.append(f"line {i}: within {wi!r} is not a source row of scheme {sch}")
+        if wi and cls == NOT_COUNTED:
+            problems.append(f"line {i}: a row that is not counted stays inside its parent; `within` moves a counted row out of it (leave within empty)")
+        if wi and ov:
+            problems.append(f"line {i}: a row cannot both overlap another and be within one")
+        if wi and wi == code:
+            problems.append(f"line {i}: a row cannot be within itself")
         if not r["rationale"]:
             problems.append(f"line {i}: the rationale is empty; say in one line why {code} goes to {cls}")
         if (sch, code) in seen:
@@ -218,6 +246,14 @@ def _parse_crosswalk(text: str, name: str, where: str, description: str | None) 
         if miss:
             problems.append(f"scheme {sch}: no mapping for {', '.join(miss)}")
     for r in rows:
+        if r["within"] and (r["scheme"], r["within"]) in seen:
+            par = next(x for x in rows if (x["scheme"], x["code"]) == (r["scheme"], r["within"]))
+            if par["outcome_class"] == NOT_COUNTED:
+                problems.append(f"line {seen[(r['scheme'], r['code'])]}: within {r['within']}, which is not counted: nothing to take it out of")
+            elif par["within"]:
+                problems.append(f"line {seen[(r['scheme'], r['code'])]}: within {r['within']}, which is itself within another row (one level only)")
+        elif r["within"]:
+            problems.append(f"line {seen[(r['scheme'], r['code'])]}: within {r['within']}, which this crosswalk does not map")
         if r["overlap_with"] and (r["scheme"], r["overlap_with"]) in seen:
             tgt = next(x for x in rows if (x["scheme"], x["code"]) == (r["scheme"], r["overlap_with"]))
             if tgt["outcome_class"] == NOT_COUNTED:
@@ -226,7 +262,7 @@ def _parse_crosswalk(text: str, name: str, where: str, description: str | None) 
         more = f" (and {len(problems) - 8} more)" if len(problems) > 8 else ""
         raise CrosswalkError(f"{where}: " + "; ".join(problems[:8]) + more)
     table = pl.DataFrame(rows, schema={c: pl.String for c in CROSSWALK_COLUMNS}, orient="row").with_columns(
-        pl.when(pl.col("overlap_with") == "").then(None).otherwise(pl.col("overlap_with")).alias("overlap_with")
+        pl.when(pl.col(c) == "").then(None).otherwise(pl.col(c)).alias(c) for c in ("overlap_with", "within")
     )
     order = {s: i for i, s in enumerate(SCHEMES)}
     table = table.with_columns(pl.col("scheme").replace_strict(order, return_dtype=pl.Int32).alias("_o")).sort("_o", maintain_order=True).drop("_o")
@@ -324,6 +360,8 @@ def denominator_expr(denominator: str) -> pl.Expr:
     if denominator == "new_plus_carried":
         legacy = pl.col("source").is_in(["legacy_table", "narrative"])
         return pl.when(legacy).then(pl.col("received")).otherwise(pl.col("received") + pl.col("carried_over"))
+    if denominator == "received":
+        return pl.col("received")
     raise ValueError(f"unknown denominator {denominator!r}: use one of {', '.join(DENOMINATORS)}")
 
 
@@ -444,13 +482,19 @@ def report_counts(ds: dict[str, pl.DataFrame], crosswalk: "str | Path | Crosswal
     for name in ("received", "carried_over", "handled", "carried_forward"):
         intake = intake.join(pick(name), on="report_id", how="left")
 
+    # requests refused as 不是《条例》所指政府信息 (pre-2019 statistics table or prose): exposure measure
+    ngi = long.filter((pl.col("scheme") == "legacy") & (pl.col("code") == "denied_not_government_info") & pl.col("value").is_not_null()).group_by("report_id").agg(
+        pl.col("value").first().cast(pl.Int64).alias("not_government_info")
+    )
+
     applicants = t3.filter(pl.col("code") == "new_received").join(src.filter(pl.col("source") == "table3"), on="report_id").select(
         "report_id", pl.col("natural_person").alias("natural_person_requests"), pl.col("org").alias("org_requests")
     )
 
-    # --- outcome classes through the crosswalk, with the overlap rule
-    mapped = long.join(cw.table.select("scheme", "code", "outcome_class", "overlap_with"), on=["scheme", "code"], how="inner")
+    # --- outcome classes through the crosswalk, with the overlap rule and parent-minus-child rows
+    mapped = long.join(cw.table.select("scheme", "code", "outcome_class", "overlap_with", "within"), on=["scheme", "code"], how="inner")
     mapped = mapped.filter(pl.col("outcome_class") != NOT_COUNTED)
+    mapped, within_bad = _apply_within(mapped)
     is_ov = pl.col("overlap_with").is_not_null()
     ov = (
         mapped.group_by("report_id")
@@ -472,6 +516,7 @@ def report_counts(ds: dict[str, pl.DataFrame], crosswalk: "str | Path | Crosswal
         )
     )
     mapped = mapped.join(ov.select("report_id", "overlap_counted"), on="report_id", how="left").filter(~is_ov | pl.col("overlap_counted"))
+    mapped = mapped.drop("within")
     cls = mapped.group_by("report_id", "outcome_class").agg(
         pl.when(pl.col("value").count() > 0).then(pl.col("value").sum()).otherwise(None).cast(pl.Int64).alias("value")
     )
@@ -495,9 +540,42 @@ def report_counts(ds: dict[str, pl.DataFrame], crosswalk: "str | Path | Crosswal
         .join(wide, on="report_id", how="left")
         .join(applicants, on="report_id", how="left")
         .join(ov.select("report_id", "overlap_excluded"), on="report_id", how="left")
+        .join(ngi, on="report_id", how="left")
+        .join(within_bad, on="report_id", how="left")
         .with_columns(_sum_known(CLASSES).cast(pl.Int64).alias("classes_total"))
     )
     return out
+
+
+def _apply_within(mapped: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Parent minus child: a mapped row with `within` = P is counted in its own class and its value
+    is taken out of P's value, per report (RULES['within']). Where the children print more than
+    their parent, nothing is moved for that report: the children are dropped (they stay inside the
+    parent, as when they are not counted) and the report is listed in the second frame
+    (report_id, within_problem: text for a crosswalk_within quality row)."""
+    empty = pl.DataFrame(schema={"report_id": pl.String, "within_problem": pl.String})
+    kids = mapped.filter(pl.col("within").is_not_null() & pl.col("value").is_not_null())
+    if kids.height == 0:
+        return mapped, empty
+    moved = kids.group_by("report_id", "scheme", "within").agg(
+        pl.col("value").sum().alias("_minus"), pl.col("code").sort().str.join(", ").alias("_kids")
+    )
+    parents = mapped.join(moved, left_on=["report_id", "scheme", "code"], right_on=["report_id", "scheme", "within"], how="inner")
+    bad = parents.filter(pl.col("value").is_not_null() & (pl.col("_minus") > pl.col("value")))
+    bad_keys = bad.select("report_id", "scheme", pl.col("code").alias("within"))
+    problems = bad.select(
+        "report_id",
+        pl.format("{} = {} printed inside {} = {}: the sub-item is larger than its parent, so nothing was moved", "_kids", "_minus", "code", "value").alias("within_problem"),
+    ).group_by("report_id").agg(pl.col("within_problem").sort().str.join("; "))
+    # children of a parent that is smaller than them stay inside it (not counted on their own)
+    mapped = mapped.join(bad_keys.with_columns(pl.lit(True).alias("_bad")), on=["report_id", "scheme", "within"], how="left").filter(pl.col("_bad").is_null()).drop("_bad")
+    ok = moved.join(bad_keys, on=["report_id", "scheme", "within"], how="anti")
+    mapped = (
+        mapped.join(ok.select("report_id", "scheme", pl.col("within").alias("code"), "_minus"), on=["report_id", "scheme", "code"], how="left")
+        .with_columns(pl.when(pl.col("_minus").is_not_null() & pl.col("value").is_not_null()).then(pl.col("value") - pl.col("_minus")).otherwise(pl.col("value")).alias("value"))
+        .drop("_minus")
+    )
+    return mapped, problems
 
 
 def _appeals(ds: dict[str, pl.DataFrame], ids: pl.DataFrame) -> pl.DataFrame:
@@ -656,6 +734,10 @@ def crosswalk_quality(panel: pl.DataFrame) -> pl.DataFrame:
                 **({"row_code": "total_handled"} if r["source"] == "table3" else {"indicator": "answered"}),
             )
         )
+    if "within_problem" in panel.columns:
+        for r in panel.filter(pl.col("within_problem").is_not_null()).iter_rows(named=True):
+            rows.append(_qrow(r["report_id"], "crosswalk_within", f"{r['within_problem']} (crosswalk {r['crosswalk']})"))
+    rows += range_quality(panel)
     over = panel.filter(pl.col("overlap_excluded") > 0)
     for name in over["crosswalk"].unique().sort().to_list():
         t = load_crosswalk(name).table.filter(pl.col("overlap_with").is_not_null())
@@ -674,6 +756,47 @@ def crosswalk_quality(panel: pl.DataFrame) -> pl.DataFrame:
                 )
             )
     return _frame("quality", rows)
+
+
+def rate_problems(panel: pl.DataFrame, metrics: Iterable[str] | None = None) -> pl.DataFrame:
+    """Reports whose request-based rate is outside 0-1 or built on a negative count (RULES['range']):
+    report_id, metric, numerator, denominator, problem (rate_above_one | negative_count)."""
+    out = []
+    for code in metrics if metrics is not None else PANEL_METRICS:
+        m = METRIC_BY_CODE[code]
+        cols = [c for c in (*m.numerator, *(m.denominator if isinstance(m.denominator, tuple) else ())) if c in panel.columns]
+        num, den = _numerator(m), _denominator(m)
+        neg = pl.any_horizontal(*(pl.col(c) < 0 for c in cols), den < 0) if cols else den < 0
+        f = panel.select(
+            "report_id",
+            pl.lit(code).alias("metric"),
+            num.cast(pl.Int64).alias("numerator"),
+            den.cast(pl.Int64).alias("denominator"),
+            pl.when(neg.fill_null(False)).then(pl.lit("negative_count")).when((den > 0) & (num > den)).then(pl.lit("rate_above_one")).otherwise(None).alias("problem"),
+        ).filter(pl.col("problem").is_not_null())
+        out.append(f)
+    schema = {"report_id": pl.String, "metric": pl.String, "numerator": pl.Int64, "denominator": pl.Int64, "problem": pl.String}
+    return pl.concat([f.cast(schema) for f in out], how="vertical") if out else pl.DataFrame(schema=schema)
+
+
+def range_quality(panel: pl.DataFrame) -> list[dict]:
+    """rate_out_of_range quality rows: one per report, naming every rate concerned."""
+    p = rate_problems(panel)
+    rows = []
+    den_name = {r["report_id"]: r["denominator"] for r in panel.select("report_id", "denominator").iter_rows(named=True)} if "denominator" in panel.columns else {}
+    for rid, g in sorted(p.group_by("report_id"), key=lambda kv: str(kv[0][0])):
+        parts = []
+        for r in g.sort("metric").iter_rows(named=True):
+            what = "a negative count" if r["problem"] == "negative_count" else "above 1"
+            parts.append(f"{r['metric']} = {r['numerator']} / {r['denominator']} ({what})")
+        rows.append(
+            _qrow(
+                rid[0],
+                "rate_out_of_range",
+                "rate outside 0-1: " + "; ".join(parts) + f" (denominator {den_name.get(rid[0], '?')}); kept as printed, left out of the study's analyses of these rates",
+            )
+        )
+    return rows
 
 
 def crossyear_checks(ds: dict[str, pl.DataFrame], panel: pl.DataFrame | None = None) -> pl.DataFrame:

@@ -248,12 +248,14 @@ def _panel_columns() -> list[Col]:
         + [
             Col("natural_person_requests", I, True, "New requests from natural persons (table 3 row 一, column 自然人)", unit="requests"),
             Col("org_requests", I, True, "New requests from legal persons and other organisations (table 3 row 一, the five organisation columns added up)", unit="requests"),
+            Col("not_government_info", I, True, "Requests refused as 不是《条例》所指政府信息 (not government information), a reason inside 不同意公开: pre-2019 statistics table or prose, as printed; null from 2019 on (no such row) and where not stated", unit="requests", contract=False),
             Col("reconsideration", I, True, "Administrative reconsideration cases: table 4 总计; pre-2019 行政复议数量", unit="cases"),
             Col("reconsideration_corrected", I, True, "Reconsideration cases whose result corrected the agency: table 4 结果纠正; pre-2019 被依法纠错数", unit="cases"),
             Col("litigation", I, True, "Administrative litigation cases: table 4 总计 of direct suits plus suits after reconsideration; pre-2019 行政诉讼数量", unit="cases"),
             Col("litigation_corrected", I, True, "Litigation cases whose result corrected the agency: table 4 结果纠正 (both kinds); pre-2019 被依法纠错数", unit="cases"),
             Col("classes_total", I, True, "Sum of the seven outcome classes (null when all are null); compare with handled", unit="requests", contract=False),
             Col("overlap_excluded", I, True, "Requests of an overlapping sub-item left out by the overlap rule (告知通过其他途径办理 inside 不属于本行政机关); null where the rule did not apply", unit="requests", contract=False),
+            Col("within_problem", S, True, "Why a parent-minus-child row of the crosswalk (`within`) was not moved for this report (the sub-item prints more than its parent); null when nothing was wrong", contract=False),
             Col("denominator_value", I, True, "The denominator of the request-based rates under the `denominator` setting", unit="requests", contract=False),
         ]
         + rates
