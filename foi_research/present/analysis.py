@@ -74,13 +74,22 @@ def overview(panel: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "reports": [panel.height],
-            "agencies": [panel["agency_id"].n_unique()],
+            "agencies": [n_agencies(panel)],
             "first_year": [panel["year"].min()],
             "last_year": [panel["year"].max()],
             "with_request_counts": [panel.filter(pl.col("received").is_not_null()).height],
             "with_outcomes": [panel.filter(pl.col("handled").is_not_null()).height],
         }
     )
+
+
+def n_agencies(df: pl.DataFrame) -> int:
+    """Distinct identified agencies of a frame (a report whose agency could not be identified has a
+    null agency_id: it is not an agency)."""
+    return int(df["agency_id"].drop_nulls().n_unique()) if "agency_id" in df.columns else 0
+
+
+AGENCIES = pl.col("agency_id").drop_nulls().n_unique().cast(pl.Int64).alias("agencies")
 
 
 def coverage(panel: pl.DataFrame) -> pl.DataFrame:
@@ -225,7 +234,12 @@ def _sum_or_null(cols: list[str]) -> pl.Expr:
 def rate_parts(panel: pl.DataFrame, rate: str) -> pl.DataFrame:
     """Add `numerator` and `denominator` (counts, Int64) for a metric of the panel, from its
     definition in codes.yaml, so that rates can be pooled over reports and given intervals.
-    Rows where the panel's rate is null get null parts (the panel is the authority)."""
+    Rows where the panel's rate is null get null parts (the panel is the authority).
+
+    Also `rate_problem`: 'rate_above_one' where the printed parts exceed the printed total used as
+    denominator, 'negative_count' where a count is negative (metrics.RULES['range']). Such rows
+    get null parts too, so every analysis leaves them out; `rate_findings` lists them and the
+    caveats count them. Nothing here raises on them."""
     spec = metric_spec(rate)
     den = spec["denominator"]
     if den == "requests":
@@ -234,19 +248,44 @@ def rate_parts(panel: pl.DataFrame, rate: str) -> pl.DataFrame:
         den_expr = pl.lit(1)
     else:
         den_expr = _sum_or_null(list(den))
-    num_expr = _sum_or_null(list(spec["numerator"]))
+    num_cols = list(spec["numerator"])
+    num_expr = _sum_or_null(num_cols)
     ok = pl.col(rate).is_not_null() if rate in panel.columns else pl.lit(True)
-    return panel.with_columns(
-        pl.when(ok).then(num_expr).otherwise(None).cast(pl.Int64).alias("numerator"),
-        pl.when(ok).then(den_expr).otherwise(None).cast(pl.Int64).alias("denominator"),
+    parts = [pl.col(c) for c in num_cols if c in panel.columns] + ([pl.col(c) for c in den if c in panel.columns] if not isinstance(den, str) else [])
+    negative = pl.any_horizontal(*(c < 0 for c in parts), den_expr < 0).fill_null(False) if parts else (den_expr < 0).fill_null(False)
+    problem = (
+        pl.when(ok & negative).then(pl.lit("negative_count"))
+        .when(ok & (den_expr > 0) & (num_expr > den_expr)).then(pl.lit("rate_above_one"))
+        .otherwise(pl.lit(None, pl.String))
     )
+    out = panel.with_columns(problem.alias("rate_problem"))
+    good = ok & pl.col("rate_problem").is_null()
+    return out.with_columns(
+        pl.when(good).then(num_expr).otherwise(None).cast(pl.Int64).alias("numerator"),
+        pl.when(good).then(den_expr).otherwise(None).cast(pl.Int64).alias("denominator"),
+    )
+
+
+def rate_findings(panel: pl.DataFrame, rate: str) -> pl.DataFrame:
+    """The reports a rate's analyses leave out because the rate is outside 0-1 or rests on a
+    negative count: report_id, agency, year, numerator, denominator, rate, rate_problem (quality
+    findings: the values are kept as printed, see the quality table's rate_out_of_range rows)."""
+    spec = metric_spec(rate)
+    den = spec["denominator"]
+    den_expr = pl.col("denominator_value") if den == "requests" else pl.lit(1) if den == "reports" else _sum_or_null(list(den))
+    p = rate_parts(panel, rate).filter(pl.col("rate_problem").is_not_null())
+    return p.select(
+        "report_id", "agency", "year",
+        _sum_or_null(list(spec["numerator"])).cast(pl.Int64).alias("numerator"), den_expr.cast(pl.Int64).alias("denominator"),
+        pl.col(rate).alias("rate") if rate in p.columns else pl.lit(None, pl.Float64).alias("rate"), "rate_problem",
+    ).sort("agency", "year", "report_id", nulls_last=True)
 
 
 def wilson(k: float, n: float, z: float = 1.959964) -> tuple[float | None, float | None]:
     """Wilson score interval for k successes out of n: sensible for small n and for rates of
     0 or 1, where the normal approximation gives nonsense."""
-    if n is None or k is None or n <= 0:
-        return None, None
+    if n is None or k is None or n <= 0 or k < 0 or k > n:
+        return None, None  # no interval for a rate outside 0-1 (a quality finding, never a crash)
     p = k / n
     d = 1 + z * z / n
     c = (p + z * z / (2 * n)) / d
@@ -316,7 +355,7 @@ def compare_units(panel: pl.DataFrame, level: str, rate: str, min_denominator: i
         .group_by("unit")
         .agg(
             pl.len().cast(pl.Int64).alias("reports"),
-            pl.col("agency_id").n_unique().cast(pl.Int64).alias("agencies"),
+            AGENCIES,
             pl.col("numerator").sum(),
             pl.col("denominator").sum(),
             pl.col("year").min().alias("first_year"),
@@ -384,17 +423,56 @@ def assign_period(panel: pl.DataFrame, pre_end: int = 2018, post_start: int = 20
 
 
 def period_rates(panel: pl.DataFrame, rate: str) -> pl.DataFrame:
-    """Pooled rate by period with Wilson intervals: period, reports, agencies, numerator,
-    denominator, rate, ci_low, ci_high."""
+    """Pooled rate by period: period, reports, agencies, numerator, denominator, rate, ci_low,
+    ci_high. The interval treats agencies as the sampling units (see `clustered_rates`), not
+    requests: requests of one agency are not independent draws, and a Wilson interval over
+    thousands of requests would suggest a precision that the few agencies behind them do not
+    give."""
     p = rate_parts(panel, rate).filter(pl.col("numerator").is_not_null() & (pl.col("denominator") > 0))
-    g = p.group_by("period").agg(
-        pl.len().cast(pl.Int64).alias("reports"),
-        pl.col("agency_id").n_unique().cast(pl.Int64).alias("agencies"),
-        pl.col("numerator").sum(),
-        pl.col("denominator").sum(),
-    )
+    g = clustered_rates(p, ["period"])
     order = {c: i for i, c in enumerate(PERIODS)}
-    return with_wilson(g).with_columns(pl.col("period").replace_strict(order, return_dtype=pl.Int64).alias("_o")).sort("_o").drop("_o")
+    return g.with_columns(pl.col("period").replace_strict(order, return_dtype=pl.Int64).alias("_o")).sort("_o").drop("_o")
+
+
+def clustered_rates(p: pl.DataFrame, by: list[str], cluster: str = "agency_id", z: float | None = None) -> pl.DataFrame:
+    """Pooled rates (sum of numerators / sum of denominators) per group of `by`, with a 95%
+    interval that treats the agencies (`cluster`) as the sampling units: the linearised
+    (delta-method) variance of a ratio estimator, G/(G-1) x sum over agencies of
+    (k_g - rate x n_g)^2 / (sum n)^2, and a t distribution with G-1 degrees of freedom, clipped
+    to 0-1. Null with fewer than two agencies (no interval can be given). A report without an
+    identified agency counts as an agency of its own. `p` needs numerator and denominator
+    (rate_parts). Columns: by..., reports, agencies, numerator, denominator, rate, ci_low,
+    ci_high, se."""
+    from scipy import stats
+
+    q = p.filter(pl.col("numerator").is_not_null() & (pl.col("denominator") > 0)).with_columns(
+        pl.coalesce(pl.col(cluster), pl.lit("report:") + pl.col("report_id")).alias("_g")
+    )
+    per = q.group_by([*by, "_g"]).agg(pl.col("numerator").sum().alias("_k"), pl.col("denominator").sum().alias("_n"), pl.len().alias("_r"))
+    tot = per.group_by(by).agg(
+        pl.col("_r").sum().cast(pl.Int64).alias("reports"),
+        pl.len().cast(pl.Int64).alias("_G"),
+        pl.col("_k").sum().cast(pl.Int64).alias("numerator"),
+        pl.col("_n").sum().cast(pl.Int64).alias("denominator"),
+    )
+    agencies = q.group_by(by).agg(AGENCIES)
+    per = per.join(tot.select(*by, "numerator", "denominator"), on=by, how="left").with_columns(
+        (pl.col("_k") - pl.col("numerator") / pl.col("denominator") * pl.col("_n")).pow(2).alias("_e2")
+    )
+    var = per.group_by(by).agg(pl.col("_e2").sum().alias("_s"))
+    out = tot.join(var, on=by, how="left").join(agencies, on=by, how="left").with_columns(
+        (pl.col("numerator") / pl.col("denominator")).cast(pl.Float64).alias("rate"),
+        pl.when(pl.col("_G") >= 2).then((pl.col("_G") / (pl.col("_G") - 1) * pl.col("_s")).sqrt() / pl.col("denominator")).otherwise(None).cast(pl.Float64).alias("se"),
+    )
+    crit = [float(stats.t.ppf(0.975, g - 1)) if g >= 2 else None for g in out["_G"].to_list()]
+    out = out.with_columns(pl.Series("_t", crit, dtype=pl.Float64)).with_columns(
+        pl.max_horizontal(pl.lit(0.0), pl.col("rate") - pl.col("_t") * pl.col("se")).alias("ci_low"),
+        pl.min_horizontal(pl.lit(1.0), pl.col("rate") + pl.col("_t") * pl.col("se")).alias("ci_high"),
+    )
+    out = out.with_columns(
+        *(pl.col(c).map_elements(_clean, return_dtype=pl.Float64) for c in ("rate", "se", "ci_low", "ci_high"))
+    )
+    return out.select(*by, "reports", "agencies", "numerator", "denominator", "rate", "ci_low", "ci_high", "se").sort(by)
 
 
 def agency_periods(panel: pl.DataFrame, rate: str) -> pl.DataFrame:
@@ -402,7 +480,11 @@ def agency_periods(panel: pl.DataFrame, rate: str) -> pl.DataFrame:
     p = rate_parts(panel, rate).filter(
         pl.col("numerator").is_not_null() & (pl.col("denominator") > 0) & pl.col("post").is_not_null() & pl.col("agency_id").is_not_null()
     )
-    g = p.group_by("agency_id", "agency").agg(
+    # one row per agency_id: an agency that prints its name differently in different years is still
+    # one agency (its latest printed name is shown, every spelling in `names`)
+    g = p.group_by("agency_id").agg(
+        pl.col("agency").sort_by("year").drop_nulls().last().alias("agency"),
+        pl.col("agency").drop_nulls().unique().sort().str.join(" | ").alias("names"),
         pl.col("year").filter(pl.col("post") == 0).sort().alias("years_pre"),
         pl.col("year").filter(pl.col("post") == 1).sort().alias("years_post"),
         pl.col("numerator").filter(pl.col("post") == 0).sum().alias("num_pre"),
@@ -431,6 +513,7 @@ class Caveats:
     reports_post: int
     reports_transition_excluded: int
     reports_no_agency: int = 0
+    reports_out_of_range: int = 0
     lines: list[str] = field(default_factory=list)
 
     def text(self) -> str:
@@ -455,6 +538,7 @@ def caveats(panel: pl.DataFrame, rate: str, min_clusters: int = 20) -> Caveats:
         reports_post=p.filter(pl.col("post") == 1).height,
         reports_transition_excluded=p.filter(pl.col("post").is_null()).height,
         reports_no_agency=p.filter(pl.col("agency_id").is_null()).height,
+        reports_out_of_range=rate_parts(panel, rate)["rate_problem"].is_not_null().sum(),
     )
     L = c.lines
     L.append(
@@ -475,214 +559,37 @@ def caveats(panel: pl.DataFrame, rate: str, min_clusters: int = 20) -> Caveats:
             f"with fewer than about {min_clusters} clusters (treat the intervals as indicative)."
         )
     L.append(f"{c.reports_pre} reports before, {c.reports_post} after" + (f", {c.reports_transition_excluded} transition-year reports left out." if c.reports_transition_excluded else "."))
+    if c.reports_out_of_range:
+        L.append(
+            f"{c.reports_out_of_range} report(s) left out of every analysis of {rate}: the printed parts exceed the printed total "
+            "(rate above 1) or a count is negative (quality findings, listed by analysis.rate_findings; the values are kept as printed)."
+        )
     if c.reports_no_agency:
         L.append(f"{c.reports_no_agency} report(s) with a usable rate have no agency the parser could identify: they count in the pooled rates but not in the agency-level model.")
     L.append("Before/after differences also reflect the change of report template in 2019 (different categories), which the crosswalk can only approximate: see the sensitivity section.")
     return c
 
 
-def fe_model(panel: pl.DataFrame, rate: str, weights: str | None = "denominator", min_clusters: int = 20) -> pl.DataFrame:
-    """rate ~ post | agency fixed effects, standard errors clustered by agency (pyfixest).
-
-    Returns one row: term, estimate, se, ci_low, ci_high, p_value, observations, agencies,
-    identifying_agencies (observed before and after), vcov, note. The estimate is null when
-    no agency is observed on both sides; the interval is null when fewer than two agencies
-    identify it (one cluster gives no clustered standard error)."""
-    p = rate_parts(panel, rate).filter(
-        pl.col(rate).is_not_null() & pl.col("post").is_not_null() & (pl.col("denominator") > 0) & pl.col("agency_id").is_not_null()
-    )
-    a = agency_periods(panel, rate)
-    ident = a.filter(pl.col("has_pre") & pl.col("has_post")).height
-    row = {
-        "term": "post",
-        "estimate": None,
-        "se": None,
-        "ci_low": None,
-        "ci_high": None,
-        "p_value": None,
-        "observations": p.height,
-        "agencies": p["agency_id"].n_unique(),
-        "identifying_agencies": ident,
-        "vcov": "CRV1 by agency",
-        "note": "",
-    }
-    if ident == 0:
-        row["note"] = "not identified: no agency observed before and after"
-        return _one_row(row)
-    point = _wls_point(p.with_columns(pl.col("post").cast(pl.Float64)), rate, ["post"], "agency_id", weights)["post"]
-    if ident < 2:
-        row.update(estimate=point, vcov="none (one cluster)")
-        row["note"] = "one identifying agency: no clustered standard error; the estimate is that agency's before/after change"
-        return _one_row(row)
-    try:
-        fit = _feols(f"{rate} ~ post | agency_id", p, weights, {"CRV1": "agency_id"})
-        ci = fit.confint()
-        row.update(
-            estimate=float(fit.coef()["post"]),
-            se=float(fit.se()["post"]),
-            ci_low=float(ci.loc["post"].iloc[0]),
-            ci_high=float(ci.loc["post"].iloc[1]),
-            p_value=float(fit.pvalue()["post"]),
-        )
-        row["note"] = "" if ident >= min_clusters else f"few clusters ({ident}): interval indicative only"
-    except Exception as e:  # noqa: BLE001 - degenerate samples: keep the point estimate
-        row.update(estimate=point, vcov="none")
-        row["note"] = f"no standard error could be computed ({type(e).__name__})"
-    return _one_row(row)
-
-
 def _clean(x):
     """Round away floating-point noise (1e-17 instead of 0) so outputs are identical on every
-    machine and run; -0.0 becomes 0.0."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    machine and run; -0.0 becomes 0.0; NaN and infinity become None."""
+    if x is None:
         return None
-    return round(float(x), 10) + 0.0
+    x = float(x)
+    if math.isnan(x) or math.isinf(x):
+        return None
+    return round(x, 10) + 0.0
 
 
-def _one_row(row: dict) -> pl.DataFrame:
-    for k in ("estimate", "se", "ci_low", "ci_high", "p_value"):
-        row[k] = _clean(row[k])
-    schema = {
-        "term": pl.String, "estimate": pl.Float64, "se": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
-        "p_value": pl.Float64, "observations": pl.Int64, "agencies": pl.Int64, "identifying_agencies": pl.Int64,
-        "vcov": pl.String, "note": pl.String,
-    }
-    return pl.DataFrame([row], schema=schema)
-
-
-def _feols(fml: str, p: pl.DataFrame, weights: str | None, vcov):
-    import pyfixest as pf
-
-    cols = sorted({c for c in p.columns if c in fml} | {"agency_id"} | ({weights} if weights else set()))
-    pdf = p.select(cols).to_pandas()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return pf.feols(fml, data=pdf, vcov=vcov, weights=weights if weights else None)
-
-
-def _wls_point(p: pl.DataFrame, y: str, x: list[str], fe: str, weights: str | None) -> dict[str, float]:
-    """Point estimates of y ~ x + fixed effects of `fe` by weighted least squares, used when the
-    sample is too small for pyfixest's inference (zero residual degrees of freedom).
-
-    Computed by the within transformation (Frisch-Waugh-Lovell): y and x are demeaned by their
-    weighted mean within each fixed-effect group, then regressed without the group dummies.
-    Same estimates as the dummy regression, in O(rows) memory whatever the number of agencies."""
-    import numpy as np
-
-    d = p.select(y, fe, *x, *([weights] if weights else [])).drop_nulls()
-    w = pl.col(weights).cast(pl.Float64) if weights else pl.lit(1.0)
-    d = d.with_columns(w.alias("_w"))
-    cols = [y, *x]
-    demeaned = d.with_columns(
-        (pl.col(c).cast(pl.Float64) - (pl.col(c).cast(pl.Float64) * pl.col("_w")).sum().over(fe) / pl.col("_w").sum().over(fe)).alias(c) for c in cols
-    )
-    sw = np.sqrt(demeaned["_w"].to_numpy())
-    X = np.column_stack([demeaned[c].to_numpy() for c in x]) * sw[:, None]
-    Y = demeaned[y].to_numpy() * sw
-    beta, *_ = np.linalg.lstsq(X, Y, rcond=None)
-    return {c: float(beta[i]) for i, c in enumerate(x)}
-
-
-def event_study(panel: pl.DataFrame, rate: str, ref: int = -1, window: tuple[int, int] = (-5, 4), weights: str | None = "denominator") -> pl.DataFrame:
-    """Coefficients of year-relative-to-2019 dummies (reference: `ref`, i.e. 2018) with agency
-    fixed effects: rel_year, estimate, ci_low, ci_high, reports, agencies. Also the pooled rate per
-    relative year with its Wilson interval (columns pooled_rate, pooled_low, pooled_high), which
-    needs no model. Coefficients that the data cannot identify are null; intervals are null when
-    fewer than two agencies are observed in that year and the reference year."""
-    lo, hi = window
-    p = rate_parts(panel, rate).filter(pl.col(rate).is_not_null() & (pl.col("denominator") > 0) & pl.col("rel_year").is_between(lo, hi))
-    pooled = with_wilson(
-        p.group_by("rel_year").agg(
-            pl.len().cast(pl.Int64).alias("reports"),
-            pl.col("agency_id").n_unique().cast(pl.Int64).alias("agencies"),
-            pl.col("numerator").sum(),
-            pl.col("denominator").sum(),
-        )
-    ).rename({"rate": "pooled_rate", "ci_low": "pooled_low", "ci_high": "pooled_high"})
-    ref_agencies = set(p.filter((pl.col("rel_year") == ref) & pl.col("agency_id").is_not_null())["agency_id"].to_list())
-    both = (
-        p.filter(pl.col("agency_id").is_in(list(ref_agencies)))
-        .group_by("rel_year")
-        .agg(pl.col("agency_id").n_unique().cast(pl.Int64).alias("agencies_with_ref"))
-    )
-    est: dict[int, tuple] = {ref: (0.0, None, None)}
-    if ref_agencies and p.filter(pl.col("agency_id").is_in(list(ref_agencies)))["rel_year"].n_unique() > 1:
-        q = p.filter(pl.col("agency_id").is_in(list(ref_agencies)))
-        try:
-            if len(ref_agencies) < 2:
-                raise ValueError("one agency: no clustered inference")
-            fit = _feols(f"{rate} ~ i(rel_year, ref={ref}) | agency_id", q, weights, {"CRV1": "agency_id"})
-            coefs, ci = fit.coef(), fit.confint()
-            for name, v in coefs.items():
-                k = int(str(name).split("::")[-1].rstrip("]").replace("T.", ""))
-                est[k] = (float(v), float(ci.loc[name].iloc[0]), float(ci.loc[name].iloc[1]))
-        except Exception:  # noqa: BLE001 - too few agencies or observations for inference
-            years = sorted(set(q["rel_year"].to_list()) - {ref})
-            dummies = q.with_columns(*(pl.col("rel_year").eq(r).cast(pl.Float64).alias(f"_r{r}") for r in years))
-            pts = _wls_point(dummies, rate, [f"_r{r}" for r in years], "agency_id", weights)
-            for r in years:
-                est[r] = (pts[f"_r{r}"], None, None)
-    rows = []
-    n_with_ref = dict(zip(both["rel_year"].to_list(), both["agencies_with_ref"].to_list()))
-    for r in sorted(set(pooled["rel_year"].to_list()) | {ref}):
-        e, a, b = est.get(r, (None, None, None))
-        if n_with_ref.get(r, 0) < 2 or r == ref:
-            a = b = None
-        rows.append({"rel_year": r, "estimate": _clean(e), "ci_low": _clean(a), "ci_high": _clean(b), "agencies_with_ref": n_with_ref.get(r, 0)})
-    out = pl.DataFrame(rows, schema={"rel_year": pl.Int64, "estimate": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64, "agencies_with_ref": pl.Int64})
-    return out.join(pooled.select("rel_year", "reports", "agencies", "pooled_rate", "pooled_low", "pooled_high"), on="rel_year", how="left").sort("rel_year")
-
-
-def sensitivity(
-    tables: dict,
-    *,
-    crosswalks: list[str],
-    denominators: list[str],
-    rates: list[str],
-    region: str | None,
-    years,
-    pre_end: int,
-    post_start: int,
-    transition: str,
-    build=None,
-) -> pl.DataFrame:
-    """The before/after comparison under every rate x crosswalk x denominator: setting, rate,
-    crosswalk, denominator, rate_pre, rate_post, difference, estimate (fixed effects), ci_low,
-    ci_high, identifying_agencies, reports."""
-    if build is None:
-        from foi_research.present.studies import build_panel as build
-    rows = []
-    panels = {}
-    for cw in crosswalks:
-        for den in denominators:
-            panels[(cw, den)] = assign_period(select(build(tables, crosswalk=cw, denominator=den), region, years), pre_end, post_start, transition)
-    for rate in rates:
-        for (cw, den), pnl in panels.items():
-            pr = period_rates(pnl, rate)
-            pre = pr.filter(pl.col("period") == "period_pre")["rate"]
-            post = pr.filter(pl.col("period") == "period_post")["rate"]
-            fe = fe_model(pnl, rate)
-            rp = pre[0] if len(pre) else None
-            rq = post[0] if len(post) else None
-            rows.append(
-                {
-                    "setting": f"{rate} | {cw} | {den}",
-                    "rate": rate,
-                    "crosswalk": cw,
-                    "denominator": den,
-                    "rate_pre": rp,
-                    "rate_post": rq,
-                    "difference": (rq - rp) if rp is not None and rq is not None else None,
-                    "estimate": fe["estimate"][0],
-                    "ci_low": fe["ci_low"][0],
-                    "ci_high": fe["ci_high"][0],
-                    "identifying_agencies": fe["identifying_agencies"][0],
-                    "reports": int(pr["reports"].sum()) if pr.height else 0,
-                }
-            )
-    schema = {
-        "setting": pl.String, "rate": pl.String, "crosswalk": pl.String, "denominator": pl.String, "rate_pre": pl.Float64, "rate_post": pl.Float64,
-        "difference": pl.Float64, "estimate": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
-        "identifying_agencies": pl.Int64, "reports": pl.Int64,
-    }
-    return pl.DataFrame(rows, schema=schema)
+# The designs of the 2019 study live in designs.py; they are part of this module's API
+# (analysis.regulation_effects, analysis.event_study, ...).
+from foi_research.present.designs import (  # noqa: E402  (designs imports this module)
+    EFFECT_COLUMNS,
+    effects_summary,
+    event_study,
+    regression_table,
+    regulation_effects,
+    sensitivity,
+    sensitivity_summary,
+    study_frame,
+)
