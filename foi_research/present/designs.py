@@ -107,7 +107,7 @@ def inference_text(code: str, **kw) -> str:
 
 SSC = {
     "year_ols": "none beyond t(years - parameters)",
-    "crv1_agency": "G/(G-1) x (N-1)/(N-K), t(G-1)",
+    "crv1_agency": "G/(G-1) x (N-1)/(N-K), K = coefficients + fixed-effect levels not nested in agencies + 1; t(G-1)",
     "crv3_agency": "(G-1)/G jackknife, t(G-1)",
     "wild_bootstrap": "G/(G-1) x (N-1)/(N-K) in the bootstrap t",
     "wald_f": "as the covariance; F(q, G-1)",
