@@ -558,15 +558,19 @@ def event_study(
     counts = f.group_by("year").agg(pl.len().cast(pl.Int64).alias("reports"), A.AGENCIES, pl.col("post").first().alias("post"))
     est: dict[int, tuple] = {ref_year: (0.0, None, None, None)}
     inf = inference_text("none", G=G)
+    fit = None
     if G >= 2:
-        kind = "CRV1" if G >= few_clusters else "CRV3"
-        fit = _feols(f"y ~ i(year, ref={ref_year}) | agency_id", f, weights, {kind: "agency_id"})
-        ci = fit.confint()
-        for name, v in fit.coef().items():
-            y = int(str(name).split("::")[-1].rstrip("]").replace("T.", ""))
-            est[y] = (float(v), float(fit.se()[name]), float(ci.loc[name].iloc[0]), float(ci.loc[name].iloc[1]))
-        inf = inference_text("crv1_agency" if kind == "CRV1" else "crv3_agency", G=G, df=f"t({G - 1})")
-    else:
+        kind = "CRV1" if G >= few_clusters or G < 3 else "CRV3"  # the jackknife needs three agencies
+        try:
+            fit = _feols(f"y ~ i(year, ref={ref_year}) | agency_id", f, weights, {kind: "agency_id"})
+            ci = fit.confint()
+            for name, v in fit.coef().items():
+                y = int(str(name).split("::")[-1].rstrip("]").replace("T.", ""))
+                est[y] = (float(v), float(fit.se()[name]), float(ci.loc[name].iloc[0]), float(ci.loc[name].iloc[1]))
+            inf = inference_text("crv1_agency" if kind == "CRV1" else "crv3_agency", G=G, df=f"t({G - 1})")
+        except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):  # degenerate sample: points only
+            fit = None
+    if fit is None:
         years, gam = year_effects(f, ["y"], weights)
         base = gam[list(years).index(ref_year), 0]
         for y, g in zip(years, gam[:, 0]):
@@ -608,7 +612,7 @@ def pretests(sample: Sample, *, weights: str = "agencies", few_clusters: int = F
     pre_years = sorted(set(f.filter(pl.col("post") == 0)["year"].to_list())) if f.height else []
     base = dict(weights=weights, term="joint", fixed_effects="agency", reports=f.height, agencies=G, agencies_identifying=G, years=len(pre_years))
     kind = "CRV1" if G >= few_clusters else "CRV3"
-    if G >= 3 and len(pre_years) >= 2:
+    if G >= 4 and len(pre_years) >= 2:
         ref = pre_years[-1]
         fit = _feols(f"y ~ i(year, ref={ref}) | agency_id", f, weights, {kind: "agency_id"})
         names = [n for n in fit.coef().index if int(str(n).split("::")[-1]) in pre_years]
@@ -625,7 +629,7 @@ def pretests(sample: Sample, *, weights: str = "agencies", few_clusters: int = F
     Gp = A.n_agencies(fpre)
     yrs = sorted(set(fpre["year"].to_list())) if fpre.height else []
     base2 = dict(weights=weights, term="joint", fixed_effects="agency + year", reports=fpre.height, agencies=Gp, agencies_identifying=Gp, years=len(yrs))
-    if Gp >= 3 and len(yrs) >= 3:
+    if Gp >= 4 and len(yrs) >= 3:
         med = float(fpre.group_by("agency_id").agg(pl.col("exposure").first())["exposure"].median())
         fpre = fpre.with_columns((pl.col("exposure") > med).cast(pl.Float64).alias("g"))
         if 0 < fpre.group_by("agency_id").agg(pl.col("g").first())["g"].sum() < Gp:
