@@ -475,6 +475,20 @@ def clustered_rates(p: pl.DataFrame, by: list[str], cluster: str = "agency_id", 
     return out.select(*by, "reports", "agencies", "numerator", "denominator", "rate", "ci_low", "ci_high", "se").sort(by)
 
 
+def rates_by_year(panel: pl.DataFrame, rate: str) -> pl.DataFrame:
+    """The pooled rate of each year, for all agencies (series rate_pooled_all) and for the agencies
+    reporting both before and after the revision (rate_pooled_bridging), with agency-clustered
+    intervals (clustered_rates): year, series, reports, agencies, numerator, denominator, rate,
+    ci_low, ci_high. A rise of the first series that the second does not show is composition
+    (agencies entering the sample), not change within agencies."""
+    p = rate_parts(panel, rate).filter(pl.col("numerator").is_not_null() & (pl.col("denominator") > 0) & pl.col("year").is_not_null())
+    both = agency_periods(panel, rate).filter(pl.col("has_pre") & pl.col("has_post"))["agency_id"].to_list()
+    a = clustered_rates(p, ["year"]).with_columns(pl.lit("rate_pooled_all").alias("series"))
+    b = clustered_rates(p.filter(pl.col("agency_id").is_in(both)), ["year"]).with_columns(pl.lit("rate_pooled_bridging").alias("series"))
+    cols = ["year", "series", "reports", "agencies", "numerator", "denominator", "rate", "ci_low", "ci_high"]
+    return pl.concat([a.select(cols), b.select(cols)], how="vertical").sort("series", "year")
+
+
 def agency_periods(panel: pl.DataFrame, rate: str) -> pl.DataFrame:
     """Per agency: years with a usable rate before and after, pooled rate before and after."""
     p = rate_parts(panel, rate).filter(

@@ -560,3 +560,137 @@ def setting_estimates(
     pts = base.mark_point(filled=True, size=70, color="#d62728").encode(x="estimate:Q", tooltip=tips)
     ch = alt.layer(zero, rule, pts).properties(width=WIDTH, height=alt.Step(22))
     return Figure(name, ch, df)
+
+
+# ---------------------------------------------------------------------------------------------
+# Charts of the 2019 regulation study (owned by the study; general layout lives above)
+
+
+def _few_note(n_min: int | None, min_agencies: int) -> str | None:
+    if n_min is None or n_min >= min_agencies:
+        return None
+    return f"{L('few_agencies', lang='zh')} {min_agencies} / {L('few_agencies', lang='en')} {min_agencies}: {n_min}"
+
+
+def study_rates_by_year(df: pl.DataFrame, *, rate_label: str, min_agencies: int = 10, name: str = "rate_by_year", reform_year: int = 2019, subtitle=None) -> Figure:
+    """The pooled rate by year for all agencies and for the agencies reporting before and after,
+    with intervals that treat agencies as the units (none with fewer than two agencies) and the
+    number of agencies behind each point. df: year, series (rate_pooled_all |
+    rate_pooled_bridging), rate, ci_low, ci_high, agencies (analysis.rates_by_year)."""
+    _require(df, ["year", "series", "rate", "ci_low", "ci_high", "agencies"])
+    if df.height == 0:
+        return _empty_note(name, "rate_by_year", "—")
+    df = with_labels(df, "series", "chart_labels").sort("series_order", "year")
+    order = label_order("chart_labels", df["series"].unique().to_list())
+    note = _few_note(int(df["agencies"].min()), min_agencies)
+    sub = [s for s in ([rate_label] + ([subtitle] if subtitle else []) + ([note] if note else []))]
+    x = alt.X("year:O", title=L("year"), axis=alt.Axis(labelAngle=0))
+    color = alt.Color("series_label:N", title=None, sort=order, legend=alt.Legend(orient="bottom", labelLimit=0))
+    off = alt.XOffset("series_label:N", sort=order)
+    base = alt.Chart(df, title=title("rate_by_year", sub)).encode(x=x, color=color, xOffset=off)
+    tips = [alt.Tooltip("year:O", title=L("year")), alt.Tooltip("series_label:N", title=L("comparison")), alt.Tooltip("rate:Q", title=rate_label, format=".1%"),
+            alt.Tooltip("ci_low:Q", title=L("ci95") + " (low)", format=".1%"), alt.Tooltip("ci_high:Q", title=L("ci95") + " (high)", format=".1%"), alt.Tooltip("agencies:Q", title=L("agencies"))]
+    pts = base.mark_point(filled=True, size=60).encode(y=alt.Y("rate:Q", title=rate_label, axis=alt.Axis(format="%")), tooltip=tips)
+    err = base.mark_rule().encode(y="ci_low:Q", y2="ci_high:Q")
+    txt = base.mark_text(dy=-10, fontSize=9).encode(y="rate:Q", text="agencies:Q")
+    ref = alt.Chart(pl.DataFrame({"year": [reform_year]})).mark_rule(color="#2ca02c", strokeDash=[2, 2]).encode(x=alt.X("year:O"))
+    ch = alt.layer(err, pts, txt, ref).properties(width=WIDTH, height=HEIGHT)
+    return Figure(name, ch, df)
+
+
+def study_event_study(df: pl.DataFrame, *, rate_label: str, min_agencies: int = 10, name: str = "event_study", subtitle=None) -> Figure:
+    """Year effects with their intervals, the reference year marked (hollow point, fixed at 0),
+    the number of agencies of each year printed above the axis, years with fewer than
+    min_agencies agencies in grey. df: year, estimate, ci_low, ci_high, agencies, reference,
+    few_agencies (analysis.event_study)."""
+    _require(df, ["year", "estimate", "ci_low", "ci_high", "agencies", "reference", "few_agencies"])
+    if df.height == 0:
+        return _empty_note(name, "event_study", "—")
+    df = df.sort("year").with_columns(
+        pl.when(pl.col("reference")).then(pl.lit(L("reference_year"))).when(pl.col("few_agencies")).then(pl.lit(f"< {min_agencies} {L('agencies')}")).otherwise(pl.lit(f"≥ {min_agencies} {L('agencies')}")).alias("marker")
+    )
+    ref_year = df.filter(pl.col("reference"))["year"].to_list()
+    note = _few_note(int(df["agencies"].min()), min_agencies)
+    inf = df["inference"][0] if "inference" in df.columns else None
+    sub = [rate_label] + ([f"{L('reference_year')}: {ref_year[0]}"] if ref_year else []) + ([inf] if inf else []) + ([note] if note else []) + ([subtitle] if subtitle else [])
+    x = alt.X("year:O", title=L("year"), axis=alt.Axis(labelAngle=0))
+    dom = [L("reference_year"), f"≥ {min_agencies} {L('agencies')}", f"< {min_agencies} {L('agencies')}"]
+    color = alt.Color("marker:N", title=None, scale=alt.Scale(domain=dom, range=["#2ca02c", "#d62728", "#999999"]), legend=alt.Legend(orient="bottom", labelLimit=0))
+    base = alt.Chart(df, title=title("event_study", sub)).encode(x=x)
+    zero = alt.Chart(pl.DataFrame({"zero": [0.0]})).mark_rule(color="#999", strokeDash=[4, 3]).encode(y="zero:Q")
+    rule = base.mark_rule().encode(y=alt.Y("ci_low:Q", title=L("change_in_rate"), axis=alt.Axis(format=".0%")), y2="ci_high:Q", color=color)
+    tips = [alt.Tooltip("year:O", title=L("year")), alt.Tooltip("estimate:Q", title=L("estimate"), format=".3f"), alt.Tooltip("ci_low:Q", format=".3f", title=L("ci95") + " (low)"),
+            alt.Tooltip("ci_high:Q", format=".3f", title=L("ci95") + " (high)"), alt.Tooltip("agencies:Q", title=L("agencies_in_year"))]
+    pts = base.transform_filter("!datum.reference").mark_point(size=70, filled=True).encode(y="estimate:Q", color=color, tooltip=tips)
+    refpt = base.transform_filter("datum.reference").mark_point(size=140, filled=False, shape="diamond", strokeWidth=2).encode(y="estimate:Q", color=color, tooltip=tips)
+    counts = base.mark_text(fontSize=9, color="#555", baseline="bottom").encode(y=alt.value(HEIGHT - 2), text="agencies:Q")
+    ch = alt.layer(zero, rule, pts, refpt, counts).properties(width=WIDTH, height=HEIGHT)
+    return Figure(name, ch, df.drop("marker"))
+
+
+def study_estimates(effects: pl.DataFrame, *, min_agencies: int = 10, name: str = "regulation_effects", subtitle=None) -> Figure:
+    """Forest plot of the designs' estimates (joint tests left out), agencies and requests
+    weights side by side, the recommended one marked, rows resting on fewer than min_agencies
+    identifying agencies in grey. Labels from codes.yaml (study_designs, study_estimands,
+    study_weights)."""
+    _require(effects, ["design", "term", "weights", "estimate", "ci_low", "ci_high", "agencies_identifying", "recommended"])
+    df = effects.filter(~pl.col("design").str.starts_with("pretest") & (pl.col("design") != "placebo"))
+    if df.height == 0:
+        return _empty_note(name, "regulation_effects", "—")
+    dv, ev = vocab("study_designs"), vocab("study_estimands")
+
+    def row_label(d, t):
+        lab = dv[d].en
+        if d == "its":
+            lab += ": " + ev[t].en
+        elif d in ("did_kind", "did_level"):
+            lab += ": " + vocab("agency_kinds" if d == "did_kind" else "admin_levels")[t].en
+        return lab
+
+    df = df.with_columns(
+        pl.struct("design", "term").map_elements(lambda s: row_label(s["design"], s["term"]), return_dtype=pl.String).alias("row"),
+        pl.col("weights").replace_strict({c.code: _fmt(c.zh, c.en, "both") for c in vocab("study_weights")}, return_dtype=pl.String).alias("weights_label"),
+        pl.when(pl.col("recommended")).then(pl.lit("†")).when(pl.col("agencies_identifying").fill_null(0) < min_agencies).then(pl.lit(f"< {min_agencies}")).otherwise(pl.lit("")).alias("flag"),
+    )
+    order = list(dict.fromkeys(df["row"].to_list()))
+    note = _few_note(int(df["agencies_identifying"].fill_null(0).min()), min_agencies)
+    sub = ([note] if note else []) + ([subtitle] if subtitle else [])
+    y = alt.Y("row:N", title=None, sort=order, axis=alt.Axis(labelLimit=0))
+    color = alt.Color("weights_label:N", title=L("weights"), legend=alt.Legend(orient="bottom", labelLimit=0))
+    base = alt.Chart(df, title=title("regulation_effects", sub or None)).encode(y=y, yOffset=alt.YOffset("weights_label:N"), color=color)
+    zero = alt.Chart(pl.DataFrame({"zero": [0.0]})).mark_rule(color="#999", strokeDash=[4, 3]).encode(x="zero:Q")
+    rule = base.mark_rule().encode(x=alt.X("ci_low:Q", title=L("change_in_rate"), axis=alt.Axis(format=".0%")), x2="ci_high:Q")
+    tips = [alt.Tooltip("row:N", title=L("design")), alt.Tooltip("weights_label:N", title=L("weights")), alt.Tooltip("estimate:Q", title=L("estimate"), format=".3f"),
+            alt.Tooltip("ci_low:Q", format=".3f", title=L("ci95") + " (low)"), alt.Tooltip("ci_high:Q", format=".3f", title=L("ci95") + " (high)"),
+            alt.Tooltip("agencies_identifying:Q", title=L("agencies_identifying"))]
+    pts = base.mark_point(filled=True, size=60).encode(x="estimate:Q", opacity=alt.condition(f"datum.agencies_identifying < {min_agencies}", alt.value(0.35), alt.value(1.0)), tooltip=tips)
+    flags = base.mark_text(align="left", dx=6, fontSize=10).encode(x="estimate:Q", text="flag:N")
+    ch = alt.layer(zero, rule, pts, flags).properties(width=WIDTH, height=alt.Step(14))
+    return Figure(name, ch, df.select("design", "term", "weights", "estimate", "ci_low", "ci_high", "p_value", "agencies_identifying", "recommended"))
+
+
+def study_sensitivity(df: pl.DataFrame, *, min_agencies: int = 10, name: str = "sensitivity", subtitle=None) -> Figure:
+    """The level change (interrupted time series) under the baseline and with one choice changed
+    at a time, with its interval; the baseline highlighted; settings resting on fewer than
+    min_agencies agencies observed before and after drawn faint; full labels (never cut). The
+    axis says what it is: a change in the rate, not an 'effect'. df: setting, estimate, ci_low,
+    ci_high, agencies_identifying, baseline (analysis.sensitivity)."""
+    _require(df, ["setting", "estimate", "ci_low", "ci_high", "agencies_identifying", "baseline"])
+    if df.height == 0:
+        return _empty_note(name, "sensitivity", "—")
+    order = df["setting"].to_list()
+    note = _few_note(int(df["agencies_identifying"].fill_null(0).min()), min_agencies)
+    sub = [f"{L('estimate')}: {vocab('study_designs')['its'].en}, {vocab('study_estimands')['level_change'].en.lower()}"] + ([note] if note else []) + ([subtitle] if subtitle else [])
+    y = alt.Y("setting:N", title=L("setting"), sort=order, axis=alt.Axis(labelLimit=0))
+    base = alt.Chart(df, title=title("sensitivity", sub)).encode(y=y)
+    zero = alt.Chart(pl.DataFrame({"zero": [0.0]})).mark_rule(color="#999", strokeDash=[4, 3]).encode(x="zero:Q")
+    faint = alt.condition(f"datum.agencies_identifying < {min_agencies}", alt.value(0.35), alt.value(1.0))
+    rule = base.mark_rule(color="#444").encode(x=alt.X("ci_low:Q", title=L("change_in_rate"), axis=alt.Axis(format=".0%")), x2="ci_high:Q", opacity=faint)
+    tips = [alt.Tooltip("setting:N", title=L("setting")), alt.Tooltip("estimate:Q", title=L("estimate"), format=".3f"), alt.Tooltip("ci_low:Q", format=".3f", title=L("ci95") + " (low)"),
+            alt.Tooltip("ci_high:Q", format=".3f", title=L("ci95") + " (high)"), alt.Tooltip("agencies_identifying:Q", title=L("agencies_identifying"))]
+    pts = base.mark_point(filled=True, size=70).encode(
+        x="estimate:Q", opacity=faint, tooltip=tips,
+        color=alt.Color("baseline:N", title=None, scale=alt.Scale(domain=[True, False], range=["#d62728", "#1f77b4"]), legend=None),
+    )
+    ch = alt.layer(zero, rule, pts).properties(width=WIDTH, height=alt.Step(20))
+    return Figure(name, ch, df)
