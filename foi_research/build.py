@@ -1,6 +1,6 @@
 """`foi-research build`: the research dataset in one command.
 
-    foi-research build [INPUTS...] --out DIR [--crosswalk NAME|FILE] [--denominator handled|new_plus_carried]
+    foi-research build [INPUTS...] --out DIR [--crosswalk NAME|FILE] [--denominator handled|received|new_plus_carried]
                        [--csv] [--stata] [--workers N] [--dask ADDRESS]
 
 INPUTS are documents and folders to parse (default data/corpus), or one folder that already holds
@@ -203,7 +203,7 @@ def register(app) -> None:
         ] = None,
         out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the dataset into (replaced atomically)")] = Path(DEFAULT_OUT),
         crosswalk: Annotated[str, typer.Option(help=f"Crosswalk: {', '.join(metrics.crosswalk_names())}, or the path of a CSV of the same form")] = "default",
-        denominator: Annotated[str, typer.Option(help="Denominator of the request rates: handled or new_plus_carried")] = "handled",
+        denominator: Annotated[str, typer.Option(help="Denominator of the request rates: handled, received or new_plus_carried")] = "handled",
         csv: Annotated[bool, typer.Option("--csv", help="Also write csv/<table>.csv (UTF-8 with BOM, for Excel and R)")] = False,
         stata: Annotated[bool, typer.Option("--stata", help="Also write stata/<table>.dta (Stata 14+, value labels 中文 / English)")] = False,
         workers: Annotated[Optional[int], typer.Option(help="Processes to use for parsing (default: all cores for large inputs)")] = None,

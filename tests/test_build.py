@@ -89,7 +89,7 @@ def test_build_errors_say_what_to_do(tmp_path):
     with pytest.raises(BuildError, match="unknown crosswalk 'strict'.*default"):
         build_dataset([SEEDS], tmp_path / "out", crosswalk="strict")
     with pytest.raises(BuildError, match="unknown denominator"):
-        build_dataset([SEEDS], tmp_path / "out", denominator="received")
+        build_dataset([SEEDS], tmp_path / "out", denominator="submitted")
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep me")

@@ -507,11 +507,12 @@ def test_child_larger_than_parent_is_not_moved_and_is_flagged():
     p = metrics.build_panel(ds, crosswalk="ngi_as_not_processed")
     b = p.filter(pl.col("report_id") == "B").row(0, named=True)
     assert b["withheld"] == 1 and b["not_processed"] is None  # as printed: nothing moved
-    assert "larger than its parent" in b["within_problem"]
+    assert b["within_not_moved"] == 3
     q = metrics.quality_rows(ds, p)
     w = q.filter((pl.col("report_id") == "B") & (pl.col("check") == "crosswalk_within"))
     assert w.height == 1 and w["severity"][0] == "warning" and "ngi_as_not_processed" in w["message"][0]
-    assert p.filter(pl.col("report_id") == "A")["within_problem"][0] is None
+    assert "denied_not_government_info inside denied" in w["message"][0]
+    assert p.filter(pl.col("report_id") == "A")["within_not_moved"][0] is None
 
 
 def test_rate_above_one_is_kept_and_flagged():

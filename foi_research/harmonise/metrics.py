@@ -552,8 +552,8 @@ def _apply_within(mapped: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     is taken out of P's value, per report (RULES['within']). Where the children print more than
     their parent, nothing is moved for that report: the children are dropped (they stay inside the
     parent, as when they are not counted) and the report is listed in the second frame
-    (report_id, within_problem: text for a crosswalk_within quality row)."""
-    empty = pl.DataFrame(schema={"report_id": pl.String, "within_problem": pl.String})
+    (report_id, within_not_moved: the requests of the sub-items left inside the parent)."""
+    empty = pl.DataFrame(schema={"report_id": pl.String, "within_not_moved": pl.Int64})
     kids = mapped.filter(pl.col("within").is_not_null() & pl.col("value").is_not_null())
     if kids.height == 0:
         return mapped, empty
@@ -563,10 +563,7 @@ def _apply_within(mapped: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     parents = mapped.join(moved, left_on=["report_id", "scheme", "code"], right_on=["report_id", "scheme", "within"], how="inner")
     bad = parents.filter(pl.col("value").is_not_null() & (pl.col("_minus") > pl.col("value")))
     bad_keys = bad.select("report_id", "scheme", pl.col("code").alias("within"))
-    problems = bad.select(
-        "report_id",
-        pl.format("{} = {} printed inside {} = {}: the sub-item is larger than its parent, so nothing was moved", "_kids", "_minus", "code", "value").alias("within_problem"),
-    ).group_by("report_id").agg(pl.col("within_problem").sort().str.join("; "))
+    problems = bad.group_by("report_id").agg(pl.col("_minus").sum().cast(pl.Int64).alias("within_not_moved"))
     # children of a parent that is smaller than them stay inside it (not counted on their own)
     mapped = mapped.join(bad_keys.with_columns(pl.lit(True).alias("_bad")), on=["report_id", "scheme", "within"], how="left").filter(pl.col("_bad").is_null()).drop("_bad")
     ok = moved.join(bad_keys, on=["report_id", "scheme", "within"], how="anti")
@@ -734,9 +731,11 @@ def crosswalk_quality(panel: pl.DataFrame) -> pl.DataFrame:
                 **({"row_code": "total_handled"} if r["source"] == "table3" else {"indicator": "answered"}),
             )
         )
-    if "within_problem" in panel.columns:
-        for r in panel.filter(pl.col("within_problem").is_not_null()).iter_rows(named=True):
-            rows.append(_qrow(r["report_id"], "crosswalk_within", f"{r['within_problem']} (crosswalk {r['crosswalk']})"))
+    if "within_not_moved" in panel.columns:
+        for r in panel.filter(pl.col("within_not_moved").is_not_null()).sort("report_id").iter_rows(named=True):
+            t = load_crosswalk(r["crosswalk"]).table.filter(pl.col("within").is_not_null())
+            what = ", ".join(f"{x['code']} inside {x['within']}" for x in t.iter_rows(named=True))
+            rows.append(_qrow(r["report_id"], "crosswalk_within", f"{r['within_not_moved']} request(s) of {what} were printed as more than their parent: nothing moved, the parent counted as printed (crosswalk {r['crosswalk']})"))
     rows += range_quality(panel)
     over = panel.filter(pl.col("overlap_excluded") > 0)
     for name in over["crosswalk"].unique().sort().to_list():

@@ -596,14 +596,17 @@ def _clean(x):
 
 
 # The designs of the 2019 study live in designs.py; they are part of this module's API
-# (analysis.regulation_effects, analysis.event_study, ...).
-from foi_research.present.designs import (  # noqa: E402  (designs imports this module)
-    EFFECT_COLUMNS,
-    effects_summary,
-    event_study,
-    regression_table,
-    regulation_effects,
-    sensitivity,
-    sensitivity_summary,
-    study_frame,
+# (analysis.regulation_effects, analysis.event_study, ...), resolved on first use so that either
+# module can be imported first.
+_DESIGN_NAMES = (
+    "EFFECT_COLUMNS", "codebook_lines", "effects_summary", "event_study", "regression_table", "regulation_effects",
+    "sensitivity", "sensitivity_summary", "study_frame",
 )
+
+
+def __getattr__(name: str):
+    if name in _DESIGN_NAMES:
+        from foi_research.present import designs
+
+        return getattr(designs, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

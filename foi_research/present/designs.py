@@ -882,12 +882,13 @@ def sensitivity(
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def sensitivity_summary(sens: pl.DataFrame) -> pl.DataFrame:
+def sensitivity_summary(sens: pl.DataFrame, min_agencies: int = MIN_AGENCIES) -> pl.DataFrame:
     """Which choices move the result: per dimension, the largest shift of the level change from
     the baseline and whether it moves the result (a shift of more than half the baseline's
     standard error, a change of sign, or a change of significance at 5%). Columns: dimension,
     settings, max_shift, moves (null when the baseline or every variant is not identified),
-    verdict (a sentence)."""
+    verdict (a sentence). When the baseline rests on fewer than min_agencies agencies observed
+    before and after, `moves` is null: there is no result to move."""
     b = sens.filter(pl.col("baseline"))
     rows = []
     base = b.row(0, named=True) if b.height else None
@@ -902,6 +903,11 @@ def sensitivity_summary(sens: pl.DataFrame) -> pl.DataFrame:
             rows.append({"dimension": dim, "settings": ", ".join(sub["value"].to_list()), "max_shift": None, "moves": True, "verdict": "moves it: no estimate is identified under " + ", ".join(sub["value"].to_list())})
             continue
         shifts = [abs(r["estimate"] - base["estimate"]) for r in vals]
+        if (base["agencies_identifying"] or 0) < min_agencies:
+            rows.append({"dimension": dim, "settings": ", ".join(sub["value"].to_list()), "max_shift": A._clean(max(shifts)), "moves": None,
+                         "verdict": f"cannot tell: the baseline rests on {base['agencies_identifying']} agenc{'y' if base['agencies_identifying'] == 1 else 'ies'} observed before and after "
+                                    f"(fewer than {min_agencies}), so no choice can move a result there is not (largest shift {max(shifts):.3f})"})
+            continue
         sig = lambda r: r["p_value"] is not None and r["p_value"] < 0.05  # noqa: E731
         flips = [r["value"] for r in vals if (r["estimate"] > 0) != (base["estimate"] > 0) or sig(r) != sig(base)]
         big = base["se"] is not None and max(shifts) > 0.5 * base["se"]
@@ -909,3 +915,33 @@ def sensitivity_summary(sens: pl.DataFrame) -> pl.DataFrame:
         verdict = (f"moves it (largest shift {max(shifts):.3f}" + (f"; sign or significance changes under {', '.join(flips)}" if flips else "") + ")") if moves else f"does not move it (largest shift {max(shifts):.3f})"
         rows.append({"dimension": dim, "settings": ", ".join(sub["value"].to_list()), "max_shift": A._clean(max(shifts)), "moves": moves, "verdict": verdict})
     return pl.DataFrame(rows, schema={"dimension": pl.String, "settings": pl.String, "max_shift": pl.Float64, "moves": pl.Boolean, "verdict": pl.String}, orient="row")
+
+
+def codebook_lines() -> list[str]:
+    """The codebook's section on the 2019 study: every design, estimand, weighting and inference
+    method, from codes.yaml, and the rules of the designs (for present/export.codebook)."""
+    from foi_research.present.export import _table
+
+    out = ["## The 2019 regulation study: designs and estimands", ""]
+    out += [
+        "`analysis.regulation_effects(panel, rate, ...)` runs every design below on a panel and returns one row per design, "
+        "term and weighting (columns: " + ", ".join(EFFECT_COLUMNS) + "). Rates outside 0-1 and reports without an "
+        f"identified agency are left out and counted. Agency-clustered designs use only the agencies observed before and "
+        f"after (the identifying agencies), so degrees of freedom and corrections are theirs; with fewer than {FEW_CLUSTERS} "
+        f"of them the wild cluster bootstrap replaces the clustered t ({BOOT_REPS} draws, seed {SEED}). `recommended` marks "
+        f"at most one row: the interrupted time series' level change, when identified with at least {MIN_YEARS_DF} "
+        f"year-level degrees of freedom and at least `min_agencies` (default {MIN_AGENCIES}) agencies observed before and after.",
+        "",
+    ]
+    out += ["Designs:", ""]
+    out += _table(["design", "中文", "English", "what it does"], [[c["code"], c["zh"], c["en"], c["description"]] for c in _vocab("study_designs").values()])
+    out += ["Estimands (column `term`; the column `estimand` says it in words with the weighting):", ""]
+    out += _table(["estimand", "中文", "English", "what is estimated"], [[c["code"], c["zh"], c["en"], c["description"]] for c in _vocab("study_estimands").values()])
+    out += ["Weights (every design is run with both, side by side):", ""]
+    out += _table(["weights", "中文", "English", "meaning"], [[c["code"], c["zh"], c["en"], c["description"]] for c in _vocab("study_weights").values()])
+    out += ["Inference (column `inference`; the small-sample correction is in `small_sample`):", ""]
+    out += _table(["inference", "中文", "English", "method"], [[c["code"], c["zh"], c["en"], c["description"]] for c in _vocab("study_inference").values()])
+    from foi_research.harmonise import metrics
+
+    out += [f"**Rates outside 0-1.** {metrics.RULES['range']}", "", f"**Parent minus child.** {metrics.RULES['within']}", ""]
+    return out

@@ -290,6 +290,11 @@ def codebook(
     out += ["Crosswalks shipped (pass another with `--crosswalk NAME` or `--crosswalk path/to/file.csv`):", ""]
     out += _table(["name", "中文", "English", "description"], [[c.code, c.zh, c.en, c.extra.get("description", "")] for c in codes.V("crosswalks")])
 
+    # --- the 2019 regulation study (designs, estimands, weights, inference: codes.yaml)
+    from foi_research.present.designs import codebook_lines
+
+    out += codebook_lines()
+
     # --- agencies
     out += ["## Agency identity, kind and level", ""]
     from foi_research.harmonise import agencies as harmonise

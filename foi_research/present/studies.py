@@ -628,6 +628,14 @@ class Outputs:
         self.saved.append(fig.name)
         return fig
 
+    def text(self, filename: str, content: str) -> str:
+        """Write tables/<filename> (a regression table as Markdown or LaTeX); return the text."""
+        if self.dir is not None:
+            (self.dir / "tables").mkdir(parents=True, exist_ok=True)
+            (self.dir / "tables" / filename).write_text(content, encoding="utf-8")
+        self.saved.append(filename)
+        return content
+
     def table(self, name: str, df):
         """Write tables/<name>.csv (a table without a chart, e.g. model estimates); return df."""
         if self.dir is not None:

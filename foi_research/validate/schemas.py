@@ -255,7 +255,7 @@ def _panel_columns() -> list[Col]:
             Col("litigation_corrected", I, True, "Litigation cases whose result corrected the agency: table 4 结果纠正 (both kinds); pre-2019 被依法纠错数", unit="cases"),
             Col("classes_total", I, True, "Sum of the seven outcome classes (null when all are null); compare with handled", unit="requests", contract=False),
             Col("overlap_excluded", I, True, "Requests of an overlapping sub-item left out by the overlap rule (告知通过其他途径办理 inside 不属于本行政机关); null where the rule did not apply", unit="requests", contract=False),
-            Col("within_problem", S, True, "Why a parent-minus-child row of the crosswalk (`within`) was not moved for this report (the sub-item prints more than its parent); null when nothing was wrong", contract=False),
+            Col("within_not_moved", I, True, "Requests of a crosswalk sub-item marked `within` its parent (parent minus child) that were not moved out of the parent because the sub-item prints more than the parent (quality check crosswalk_within); null where nothing was wrong", unit="requests", contract=False),
             Col("denominator_value", I, True, "The denominator of the request-based rates under the `denominator` setting", unit="requests", contract=False),
         ]
         + rates
