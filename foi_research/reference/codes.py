@@ -345,17 +345,22 @@ def match_legacy_label(key: str, section: str | None) -> str | None:
 
 
 @functools.lru_cache(maxsize=1)
-def narrative_rules():
-    """Compiled prose patterns: list of (indicator, regex). N is a number, U a request unit."""
-    num = r"\s*(?P<n>\d{1,7})"
-    unit = r"(?:件|宗|项|个|份|次|起|例)"
-    out = []
+def narrative_vocabulary() -> dict:
+    """The prose vocabulary of the code list, uncompiled: `phrases` is a list of (kind, value,
+    pattern) with kind `indicator` (value: the indicator code), `request`, `receipt`, `other`,
+    `light`, `pending`, `negation` (value None); plus the lists `not_this_year`, `all_done`,
+    `each`, `joiners`, `zero` and the string `items_unit` (see narrative_words in codes.yaml)."""
+    words = raw()["narrative_words"]
+    phrases = []
     for d in raw()["legacy_indicators"]:
         for pat in d.get("narrative") or ():
-            rx = pat.replace("N U", num + r"\s*" + unit).replace("N", num).replace("U", unit)
-            out.append((d["code"], re.compile(rx)))
-    zeros = [(re.compile(z["pattern"]), tuple(z["indicators"])) for z in raw().get("narrative_zero", [])]
-    return out, zeros
+            phrases.append(("indicator", d["code"], pat))
+    for kind in ("request", "receipt", "other", "light", "pending", "negation"):
+        phrases.extend((kind, None, pat) for pat in words.get(kind) or ())
+    out = {k: list(words.get(k) or ()) for k in ("not_this_year", "all_done", "each", "joiners", "zero")}
+    out["items_unit"] = words.get("items_unit", "条")
+    out["phrases"] = phrases
+    return out
 
 
 def key(label: str) -> str:
