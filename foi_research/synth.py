@@ -1266,6 +1266,7 @@ def _modern(doc, rng, st, rep, regions, year, template, kinds):
             req = req.replace(f"申请{n}件", f"申请{n + narr_delta}件", 1)
         else:
             req = f"{year}年，共收到政府信息公开申请{narr_delta}件，均已按时答复。"
+            narr["completed"] = narr_delta  # 'all answered': completed = received
         narr = {"received": n + narr_delta} | ({"completed": narr["completed"]} if "completed" in narr else {})
     for s in ov[: rng.randint(1, 3)]:
         doc.text(_residue(rng, st, s))
