@@ -381,6 +381,8 @@ def _list_before(s: _Sentence, j: int) -> list[int]:
         gap = s.text[t.end : toks[j].start]
         if not _NUMBER_JOINED.fullmatch(gap):
             break
+        if k > 0 and toks[k - 1].kind == "num" and _RIGHT_FILLER.fullmatch(s.text[toks[k - 1].end : t.start]):
+            break  # '131宗同意公开、信息不存在的两宗': that phrase has its own number
         out.append(k)
         j = k
         k -= 1

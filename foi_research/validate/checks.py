@@ -202,9 +202,20 @@ def _t4(cells, procs):
     return Val(sum(v.value for v in vs), "+".join(v.raw for v in vs), vs[0].line)
 
 
+def _t4_outcome(cells, proc, outcome):
+    v = cells.get((proc, outcome))
+    return v if _printed(v) else None
+
+
 def check_narrative(
     narr: dict[str, Val], legacy_table: dict[str, Val], t3: dict, t4: dict, template: str
 ) -> list[Problem]:
+    """Figures stated in prose that the report's own tables contradict: every indicator the
+    statistics table also prints; for the 2019 and 2021 templates, the prose figures that map
+    one to one onto table 3 (new requests, requests handled) and table 4 (reconsideration and
+    litigation counts and their outcomes). Prose outcome words of the old template (同意公开,
+    不同意公开) do not map one to one onto the 2019/2021 outcome rows and are not compared.
+    Values are kept as printed; the finding names both."""
     out = []
     if legacy_table:
         for ind, nv in narr.items():
@@ -225,9 +236,15 @@ def check_narrative(
     if template in ("2019", "2021"):
         pairs = {
             "received": _t3(t3, "new_received"),
+            "completed": _t3(t3, "total_handled"),
             "reconsideration": _t4(t4, ["reconsideration"]),
             "litigation": _t4(t4, ["litigation_direct", "litigation_after_reconsideration"]),
         }
+        for proc, procs in (("reconsideration", ["reconsideration"]), ("litigation", ["litigation_direct", "litigation_after_reconsideration"])):
+            for o in ("upheld", "corrected", "other"):
+                vs = [_t4_outcome(t4, p, o) for p in procs]
+                if all(v is not None for v in vs):
+                    pairs[f"{proc}_{o}"] = Val(sum(v.value for v in vs), "+".join(v.raw for v in vs), vs[0].line)
         for ind, tv in pairs.items():
             nv = narr.get(ind)
             if tv is not None and _printed(nv) and tv.value != nv.value:
