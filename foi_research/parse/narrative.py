@@ -71,6 +71,8 @@ _INCLUDES_CARRY = re.compile(r"[(,]?(?:其中)?(?:含|包括|包含)[^,)]{0,16}?
 _CARRY = re.compile(r"结转[^,;。]{0,20}?(?<![\d.])([1-9]\d{0,6}|[一二两三四五六七八九十百]{1,6})\s{0,2}[件宗项个起份]")
 _UNITLESS_END = re.compile(r"\s{0,2}(?:$|[,;。:、)!?]|占)")
 _AFTER_GE = re.compile(r"\s{0,2}(?:$|[^\u3400-\u9fff]|其中|均|全部|都|已|共|合计)")
+_EMPTY_SCOPE = re.compile(r"[。;!?\s]{0,3}|(?:发生|出现|产生|收到|接到|有|涉及)(?:过)?(?:此类|相关|该类|上述)?[。;!?\s]{0,3}")
+_COMPARISON = re.compile(r"比|较|同比|环比|上年|去年|增加|减少|增长|下降")
 _OTHER_THAN = re.compile(r"(?:其他|其它)(?!组织)|另外|别的|除[^,]{0,30}?外")
 _ALL_UPHELD = re.compile(r"(?:均|全部|都)(?:获|被|予以|已)?$")
 _GAP_LIMIT = 24  # characters between a phrase and its number (filler, light heads, a request noun)
@@ -126,6 +128,22 @@ def _vocab():
         "items_unit": v["items_unit"],
         "family": {c: codes.legacy_family(c) for c in parents},
     }
+
+
+_ANY_COUNT = re.compile(r"\d|[零〇一二两三四五六七八九十百千][" + _UNITS + r"]")
+_COUNT_OR_NEGATION = re.compile(r"\d|[零〇一二两三四五六七八九十百千][" + _UNITS + r"]|没有|未|无|不存在|零")
+
+
+@functools.lru_cache(maxsize=1)
+def _any_phrase() -> re.Pattern:
+    """One pattern for every phrase that can own a figure or head a negation (indicators,
+    requests): a sentence without one states no figure."""
+    pats = [rx.pattern for kind, _, rx in _vocab()["phrases"] if kind in ("indicator", "outcome", "request")]
+    return re.compile("|".join(f"(?:{x})" for x in pats))
+
+
+def _worth_reading(sent: str) -> bool:
+    return _COUNT_OR_NEGATION.search(sent) is not None and _any_phrase().search(sent) is not None
 
 
 def _chinese_value(s: str) -> int | None:
@@ -193,8 +211,11 @@ def _prose_lines(rows: list[Row]):
                 yield para, "".join(parts), para_heading
                 para, parts = [], []
             continue  # a table row, not prose
-        s = compact(r.norm)
-        if not s or "|" in s:
+        if "|" in r.norm:  # a pipe table row, or a page laid out in a table
+            s = _prose_cell(compact(r.norm)) if len(r.norm) >= 30 else ""
+        else:
+            s = compact(r.norm)
+        if not s:
             if parts:
                 yield para, "".join(parts), para_heading
                 para, parts = [], []
@@ -213,10 +234,20 @@ def _prose_lines(rows: list[Row]):
             continue
         if not parts:
             para_heading = heading
-        para.append((sum(len(x) for x in parts), r.line))
+            para_len = 0
+        para.append((para_len, r.line))
+        para_len += len(s)
         parts.append(s)
     if parts:
         yield para, "".join(parts), para_heading
+
+
+def _prose_cell(s: str) -> str:
+    """The prose of a row with pipes: the longest cell when it is a paragraph (a page whose body
+    sits in one cell of a layout table: '…工作年度报告 | ||' / '2013年,我镇…。 |'), else nothing
+    (a row of a pipe table)."""
+    cell = max(s.split("|"), key=len)
+    return cell if len(cell) >= 30 and "。" in cell else ""
 
 
 _WRAPPED = re.compile(r"[\u3400-\u9fff\d,、(“]$")
@@ -302,8 +333,8 @@ def _owner(s: _Sentence, i: int):
             request = request if request is not None else j
             transparent.insert(0, t)
         elif t.kind == "receipt":
-            receipt = j
-            break
+            receipt = j if receipt is None else receipt  # '收到申请共计32件': 共计 and 收到 both
+            transparent.insert(0, t)
         elif t.kind in ("num", "negation"):
             break
         else:  # indicator, outcome, other, pending
@@ -396,7 +427,7 @@ def _read_sentence(s: _Sentence) -> tuple[list[tuple[str, int, str, int]], list[
     fam = voc["family"]
     figs: list[tuple[str, int, str, int]] = []
     unowned: list[int] = []
-    ctx = None  # the review/litigation count a breakdown refers to: [proc, total, {key: value}, raw]
+    ctx = None  # the review/litigation count a breakdown refers to: [proc, total, {key: value}, raw, {key: raw}]
     breakdowns = []
     proc_figs: list[list] = []
     text = s.text
@@ -411,13 +442,14 @@ def _read_sentence(s: _Sentence) -> tuple[list[tuple[str, int, str, int]], list[
                 for pf in proc_figs:  # '行政复议7件,诉讼9件,均获维持'
                     if not pf[2]:
                         pf[2]["upheld"] = pf[1]
-                        pf[4] = True
+                        pf[4]["upheld"] = text[max(0, t.start - 3) : t.end]
         if t.kind != "num":
             continue
         owner = _owner(s, i)
         parent = _parent_count(s, i, owned_by)
         if owner is None or parent is False:
-            unowned.append(t.start)
+            if not _COMPARISON.search(text, max(s.clause_start(t.start), t.start - _GAP_LIMIT), t.start):
+                unowned.append(t.start)  # a count of something else ('比上年增加5件' is not)
             owned_by[t.start] = None
             continue
         j, kind, value, each = owner
@@ -426,6 +458,7 @@ def _read_sentence(s: _Sentence) -> tuple[list[tuple[str, int, str, int]], list[
         if kind == "outcome":
             if ctx is not None:
                 ctx[2][value] = ctx[2].get(value, 0) + t.value
+                ctx[4][value] = raw
             continue
         if kind == "pending":
             if ctx is not None:
@@ -468,8 +501,8 @@ def _read_sentence(s: _Sentence) -> tuple[list[tuple[str, int, str, int]], list[
             owned_by[t.start] = ind
             if ind in _PROCEEDINGS:
                 if len(members) == 1 and not _in_list(s, o, t):
-                    ctx = [ind, t.value, {}, raw]
-                    proc_figs.append([ind, t.value, ctx[2], raw, False])
+                    ctx = [ind, t.value, {}, raw, {}]
+                    proc_figs.append([ind, t.value, ctx[2], raw, ctx[4]])
                     breakdowns.append(ctx)
                 else:
                     ctx = None
@@ -479,7 +512,7 @@ def _read_sentence(s: _Sentence) -> tuple[list[tuple[str, int, str, int]], list[
             continue
         for key, v in parts.items():
             if key in ("upheld", "corrected", "other"):
-                figs.append((f"{ind}_{key}", v, pf[3] if pf[4] else pf[3], -1))
+                figs.append((f"{ind}_{key}", v, pf[4].get(key, pf[3]), -1))
     zeros = _zeros(s)
     return figs, zeros, unowned
 
@@ -561,7 +594,8 @@ def _zeros(s: _Sentence) -> list[tuple[str, str]]:
             continue
         terms = [k for k in scope if toks[k].kind in ("indicator", "request", "other", "outcome", "pending")]
         raw_lo, raw_hi = t.start, end
-        if not terms and not s.text[t.end : s.clause_end(t.end)].strip("。;!? "):
+        rest = s.gap(t.end, s.clause_end(t.end), [toks[k] for k in scope if toks[k].kind == "light"])
+        if not terms and _EMPTY_SCOPE.fullmatch(rest):
             # '…行政复议情况:无' / '行政复议、诉讼均无': the topic before the cue
             k = i - 1
             lo = s.clause_start(t.start)
@@ -609,49 +643,75 @@ def _zeros(s: _Sentence) -> list[tuple[str, str]]:
 
 
 def extract(rows: list[Row]) -> list[Figure]:
-    voc = _vocab()
     found: dict[str, Figure] = {}
     for lines, text, heading in _prose_lines(rows):
         offsets = [o for o, _ in lines]
         line_at = lambda pos: lines[max(0, bisect.bisect_right(offsets, pos) - 1)][1]
-        line = lines[0][1]
         about_requests = "申请" in heading or "申请" in text
         about_disclosure = "公开" in text or any(w in heading for w in ("公开", "复议", "诉讼"))
-        received_at = None  # where this line states received (position in the line)
-        owned_after: list[tuple[int, str | None]] = []
-        for m in _SENTENCE.finditer(text):
-            sent = m.group(0)
-            base = m.start()
-            s = _Sentence(sent, about_requests, about_disclosure)
-            figs, zeros, unowned = _read_sentence(s)
-            numeric = set()
-            for ind, value, raw, pos in figs:
-                numeric.add(ind)
-                if pos >= 0:
-                    owned_after.append((base + pos, ind))
-                if ind not in found:
-                    found[ind] = Figure(ind, value, raw, line_at(base + max(pos, 0)))
-                    if ind == "received":
-                        received_at = base + pos
-            owned_after.extend((base + p, None) for p in unowned)
-            for ind, raw in zeros:
-                if ind not in found and ind not in numeric:
-                    found[ind] = Figure(ind, 0, raw, line_at(base))
-        if received_at is not None and "completed" not in found:
-            _all_done(text, received_at, owned_after, found, line_at(received_at), voc)
+        read = _read_paragraph if len(text) <= 2048 else _read_paragraph.__wrapped__
+        figs, zeros, done = read(text, about_requests, about_disclosure)
+        new_received = "received" not in found
+        for ind, value, raw, pos in figs:
+            if ind not in found:
+                found[ind] = Figure(ind, value, raw, line_at(pos))
+        for ind, raw, pos in zeros:
+            if ind not in found:
+                found[ind] = Figure(ind, 0, raw, line_at(pos))
+        if done is not None and new_received and "completed" not in found and found.get("received") is not None:
+            raw, pos = done
+            found["completed"] = Figure("completed", found["received"].value, raw, line_at(pos))
     return sorted(found.values(), key=lambda f: (f.line, codes.LEGACY_INDICATORS.index(f.indicator)))
 
 
-def _all_done(text: str, at: int, owned: list, found: dict, line: int, voc) -> None:
-    """completed = received when the line says every request was completed ('已全部办结'), right
-    after the received figure and its breakdown, and mentions no carried-over requests."""
+@functools.lru_cache(maxsize=4096)
+def _read_paragraph(text: str, about_requests: bool, about_disclosure: bool):
+    """What a paragraph states, independent of the rest of the report (so boilerplate paragraphs
+    repeated across reports are read once): numeric figures (indicator, value, raw, position) in
+    order, zeros (indicator, raw, position) that no numeric figure of their sentence contradicts,
+    and the 'all completed' statement (raw, position) that applies to the first received figure
+    of the paragraph, or None."""
+    voc = _vocab()
+    figs: list[tuple[str, int, str, int]] = []
+    zeros_out: list[tuple[str, str, int]] = []
+    owned_after: list[tuple[int, str | None]] = []
+    received_at = None
+    for m in _SENTENCE.finditer(text):
+        sent = m.group(0)
+        base = m.start()
+        if not _worth_reading(sent):
+            if received_at is not None and _ANY_COUNT.search(sent):
+                owned_after.append((base, None))  # a count of something else
+            continue
+        s = _Sentence(sent, about_requests, about_disclosure)
+        sfigs, zeros, unowned = _read_sentence(s)
+        numeric = set()
+        for ind, value, raw, pos in sfigs:
+            numeric.add(ind)
+            at = base + max(pos, 0)
+            if pos >= 0:
+                owned_after.append((at, ind))
+            figs.append((ind, value, raw, at))
+            if ind == "received" and received_at is None:
+                received_at = at
+        owned_after.extend((base + p, None) for p in unowned)
+        zeros_out.extend((ind, raw, base) for ind, raw in zeros if ind not in numeric)
+    done = None
+    if received_at is not None and not any(ind == "completed" for ind, *_ in figs):
+        done = _all_done(text, received_at, owned_after, voc)
+    return tuple(figs), tuple(zeros_out), done
+
+
+def _all_done(text: str, at: int, owned: list, voc):
+    """The statement that every request was completed ('已全部办结') as (raw, position), when it
+    follows the received figure at `at` with nothing but its breakdown between, and the
+    paragraph mentions no carried-over requests; else None."""
     if _CARRY.search(text):
-        return
+        return None
     m = voc["all_done"].search(text, at)
     if m is None:
-        return
+        return None
     for pos, ind in owned:
         if at < pos < m.start() and (ind is None or voc["family"].get(ind) != "received"):
-            return  # another count lies between: the statement may be about it
-    rec = found["received"]
-    found["completed"] = Figure("completed", rec.value, m.group(0), line)
+            return None  # another count lies between: the statement may be about it
+    return m.group(0), m.start()

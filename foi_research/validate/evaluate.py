@@ -6,8 +6,8 @@ legacy figures (a blank source cell is null in the truth; 0 or null are both rig
 cells, and "silent" wrong cells: wrong values in a report that carries no quality warning and
 has status ok. Legacy figures are compared with origin `narrative` for narrative reports and
 `table` otherwise, as in the shared evaluator; `Scorecard.prose` also scores, on their own, the
-figures that post-2019 reports state in prose (printed_in `prose`) against the truth's legacy
-block.
+figures stated in prose (printed_in `prose`) against the truth's legacy block: all of them for a
+narrative report, and for a post-2019 report (whose legacy block holds what its prose states).
 """
 from __future__ import annotations
 
@@ -143,11 +143,12 @@ def score(truths: list[dict], ds: dict[str, pl.DataFrame]) -> Scorecard:
                 gotl.setdefault(x["indicator"], x["value"])
             if x.get("printed_in") == "prose":
                 prose.setdefault(x["indicator"], x["value"])
-        # the truth's legacy block of a post-2019 report holds the figures its prose states
-        post2019_prose = t.get("template") in ("2019", "2021") and not (t.get("complete") or {}).get("legacy")
+        # the truth's legacy block of a narrative report, and of a post-2019 report, holds the
+        # figures its prose states
+        in_prose = t.get("template") == "narrative" or (t.get("template") in ("2019", "2021") and not (t.get("complete") or {}).get("legacy"))
         for ind, exp in (t.get("legacy") or {}).items():
             check("lg", f"legacy {ind}", exp, gotl.get(ind))
-            if post2019_prose:  # also scored on their own, from the rows printed in prose
+            if in_prose:  # also scored on their own, from the rows printed in prose
                 got = prose.get(ind)
                 c["prose"] += 1
                 c["prose_ok"] += _agrees(exp, got)
