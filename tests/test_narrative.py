@@ -115,6 +115,9 @@ NEGATIONS = [
     ("五、政府信息公开行政复议和行政诉讼情况:本年度未发生。", dict(reconsideration=0, litigation=0)),
     ("2015年,本单位没有收到任何政府信息公开申请,也没有发生相关行政复议和诉讼。", dict(received=0, reconsideration=0, litigation=0)),
     ("全年零申请。", dict(received=0)),
+    # a subset is negated, not all of them
+    ("本年度未出现超期答复的政府信息公开申请。", {}),
+    ("全年未发生被纠错的政府信息公开行政复议。", {}),
     # a count in the negation's clause is not a 'no such case' statement; a numeric statement wins
     ("未发生行政复议,发生政府信息公开行政诉讼1件。", dict(reconsideration=0, litigation=1)),
 ]

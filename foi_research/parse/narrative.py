@@ -621,6 +621,9 @@ def _zeros(s: _Sentence) -> list[tuple[str, str]]:
             else:
                 break
         raw = s.text[raw_lo:raw_hi]
+        before = [toks[k] for k in terms if toks[k].start < toks[group[0]].start]
+        if any(u.kind in ("outcome", "other", "pending") or (u.kind == "indicator" and u.value != "received") for u in before):
+            continue  # '未出现超期答复的申请', '未发生被纠错的行政复议': a subset is negated, not all
         other_than = _OTHER_THAN.search(s.text, max(0, t.start - 30), raw_hi)
         for k in group:
             u = toks[k]
