@@ -56,6 +56,7 @@ REAL = [
      dict(received=23, granted=14, partially_granted=3, denied=2, not_exist=4)),
     ("全年共受理政府信息公开申请25件,申请人通过网上申请的有20件,占总数的80%。", dict(received=25, received_online=20)),
     ("本年度收到政府信息公开申请共计32件。", dict(received=32)),
+    ("2022年,收到申请公开21条,办结21条。", dict(received=21, completed=21)),  # 条 counts requests once a receipt says so
     ("政府信息公开申请受理数为5件。", dict(received=5)),
     ("共受理政府信息公开申请32件,其中,自然人申请30件,法人或其他组织申请2件。", dict(received=32)),  # by applicant: no indicator
     ("本年度收到的申请中,有3件属于已主动公开的信息,告知申请人通过其他途径获取2件,不属于本机关职责范围的3件。",

@@ -432,6 +432,7 @@ def _read_sentence(s: _Sentence) -> tuple[list[tuple[str, int, str, int]], list[
     proc_figs: list[list] = []
     text = s.text
     owned_by: dict[int, str | None] = {}  # number position -> the indicator it was read as
+    items_are_requests = False
     for i, t in enumerate(s.toks):
         if t.kind == "indicator" and t.value in _PROCEEDINGS and ctx is not None and ctx[0] != t.value:
             ctx = None  # another proceeding is spoken of: the breakdown is over
@@ -482,8 +483,10 @@ def _read_sentence(s: _Sentence) -> tuple[list[tuple[str, int, str, int]], list[
             if f in _REQUEST_FAMILIES:
                 if not s.about_requests:
                     continue
-                if t.unit == voc["items_unit"] and not (ind == "received" and _receipt_in_clause(s, t.start)):
-                    continue  # items of information, not requests
+                if t.unit == voc["items_unit"] and not items_are_requests:
+                    if not (ind == "received" and _receipt_in_clause(s, t.start)):
+                        continue  # items of information, not requests
+                    items_are_requests = True  # '收到申请公开21条,办结21条': 条 counts requests here
                 if voc["not_this_year"].search(text, max(s.clause_start(o.start), o.start - _GAP_LIMIT), t.start):
                     continue  # last year's, carried over, cumulative …
                 if ind == "received" and _INCLUDES_CARRY.match(text, t.end):
