@@ -83,10 +83,11 @@ def _padding(blocks: list[tuple], pages: int | None, seed: int) -> list[tuple]:
     return blocks[:k] + extra + blocks[k:]
 
 
-def write_pdf(blocks: list[tuple], path: str | Path, style: str = "ruled", font_size: float = 9) -> Path:
+def write_pdf(blocks: list[tuple], path: str | Path, style: str = "ruled", font_size: float = 9, font: str | Path | None = None) -> Path:
     """Render blocks (html_blocks) as an A4 PDF with reportlab: Chinese text in the standard CID
-    font STSong-Light (not embedded, as many government PDFs), merged cells as spans, long labels
-    wrapped inside narrow columns, tables split over pages."""
+    font STSong-Light (not embedded, as some government PDFs) or, with `font` (a TrueType file,
+    see embeddable_font), in that font embedded as a subset (as WPS and Word export); merged cells
+    as spans, long labels wrapped inside narrow columns, tables split over pages."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
@@ -96,9 +97,16 @@ def write_pdf(blocks: list[tuple], path: str | Path, style: str = "ruled", font_
 
     if style not in PDF_STYLES:
         raise ValueError(f"unknown PDF style {style!r}; choose from {', '.join(PDF_STYLES)}")
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    para = ParagraphStyle("zh", fontName="STSong-Light", fontSize=font_size + 1, leading=font_size * 1.8, wordWrap="CJK")
-    cell_style = ParagraphStyle("cell", fontName="STSong-Light", fontSize=font_size, leading=font_size * 1.25, wordWrap="CJK")
+    fname = "STSong-Light"
+    if font is not None:
+        from reportlab.pdfbase.ttfonts import TTFont
+
+        fname = "Embedded-" + Path(font).stem
+        pdfmetrics.registerFont(TTFont(fname, str(font)))
+    else:
+        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    para = ParagraphStyle("zh", fontName=fname, fontSize=font_size + 1, leading=font_size * 1.8, wordWrap="CJK")
+    cell_style = ParagraphStyle("cell", fontName=fname, fontSize=font_size, leading=font_size * 1.25, wordWrap="CJK")
     width = A4[0] - 2 * 56
     flow = []
     for b in blocks:
@@ -123,7 +131,7 @@ def write_pdf(blocks: list[tuple], path: str | Path, style: str = "ruled", font_
         lw = width * (0.45 if nl > 1 else 0.3) / nl if nl else 0
         nw = (width - lw * nl) / (ncols - nl)
         widths = [lw if c in label and nl else nw for c in range(ncols)]
-        cmds = [("FONTNAME", (0, 0), (-1, -1), "STSong-Light"), ("FONTSIZE", (0, 0), (-1, -1), font_size), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), *spans]
+        cmds = [("FONTNAME", (0, 0), (-1, -1), fname), ("FONTSIZE", (0, 0), (-1, -1), font_size), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), *spans]
         if style == "ruled":
             cmds.append(("GRID", (0, 0), (-1, -1), 0.5, colors.black))
         elif style == "rules-h":
@@ -135,6 +143,59 @@ def write_pdf(blocks: list[tuple], path: str | Path, style: str = "ruled", font_
         flow.append(Spacer(1, 6))
     SimpleDocTemplate(str(path), pagesize=A4, leftMargin=56, rightMargin=56, topMargin=56, bottomMargin=56, invariant=1).build(flow)
     return Path(path)
+
+
+def embeddable_font(out: str | Path, text: str) -> Path | None:
+    """A TrueType font holding the characters of `text`, made from Noto Sans SC (the
+    pylopdf-fonts-zh-cn dependency; OpenType/CFF, which reportlab cannot embed) by subsetting it
+    and converting its outlines to TrueType with fontTools (installed with matplotlib). None when
+    fontTools is missing. Government PDFs embed their fonts; PDFs made with it do too."""
+    out = Path(out)
+    if out.exists():
+        return out
+    try:
+        import os
+
+        import pylopdf_fonts_zh_cn
+        from fontTools import subset
+        from fontTools.pens.cu2quPen import Cu2QuPen
+        from fontTools.pens.ttGlyphPen import TTGlyphPen
+        from fontTools.ttLib import TTFont, newTable
+        from fontTools.ttLib.tables._m_a_x_p import table__m_a_x_p
+    except ImportError:
+        return None
+    font = TTFont(os.path.join(os.path.dirname(pylopdf_fonts_zh_cn.__file__), "NotoSansSC-Regular.otf"))
+    opts = subset.Options()
+    opts.layout_features = []
+    opts.notdef_outline = True
+    sub = subset.Subsetter(opts)
+    sub.populate(text="".join(sorted(set(text) | set("0123456789（）()、，。：；“”《》%-—/ ."))))
+    sub.subset(font)
+    order = font.getGlyphOrder()
+    glyphs = font.getGlyphSet()
+    glyf = newTable("glyf")
+    glyf.glyphOrder, glyf.glyphs = order, {}
+    for name in order:
+        pen = TTGlyphPen(glyphs)
+        glyphs[name].draw(Cu2QuPen(pen, 1.0, reverse_direction=True))
+        glyf.glyphs[name] = pen.glyph()
+    font["glyf"], font["loca"] = glyf, newTable("loca")
+    for t in ("CFF ", "VORG"):
+        if t in font:
+            del font[t]
+    m = table__m_a_x_p()
+    m.tableVersion, m.numGlyphs = 0x00010000, len(order)
+    for a in ("maxZones", "maxTwilightPoints", "maxStorage", "maxFunctionDefs", "maxInstructionDefs", "maxStackElements", "maxSizeOfInstructions", "maxComponentElements", "maxPoints", "maxContours", "maxCompositePoints", "maxCompositeContours", "maxComponentDepth"):
+        setattr(m, a, 0)
+    m.maxZones = 1
+    font["maxp"] = m
+    font["head"].glyphDataFormat = 0
+    font.sfntVersion = "\0\1\0\0"
+    post = font["post"]
+    post.formatType, post.extraNames, post.mapping, post.glyphOrder = 2.0, [], {}, order
+    out.parent.mkdir(parents=True, exist_ok=True)
+    font.save(str(out))
+    return out
 
 
 def write_docx(blocks: list[tuple], path: str | Path) -> Path:
@@ -192,7 +253,7 @@ def write_xlsx(blocks: list[tuple], path: str | Path) -> Path:
 
 
 def write_report(
-    path: str | Path, seed: int, template: str | None = "2021", style: str = "ruled", pages: int | None = None, **kw
+    path: str | Path, seed: int, template: str | None = "2021", style: str = "ruled", pages: int | None = None, font: str | Path | None = None, **kw
 ) -> tuple[Path, synth.Truth]:
     """Generate one report (synth.generate with the HTML layout) and write it as `path`, whose
     suffix (.pdf, .docx, .xlsx, .html) chooses the format. Returns the path and the truth."""
@@ -204,7 +265,7 @@ def write_report(
         return path, truth
     blocks = _padding(html_blocks(html), pages, seed)
     if suffix == ".pdf":
-        write_pdf(blocks, path, style=style)
+        write_pdf(blocks, path, style=style, font=font)
     elif suffix == ".docx":
         write_docx(blocks, path)
     elif suffix == ".xlsx":

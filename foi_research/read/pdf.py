@@ -167,9 +167,14 @@ def _page_objects(page) -> tuple[list[dict], list[dict], tuple]:
     rects: list[dict] = []
     curves: list[dict] = []
     identity = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
-    n = R.FPDFPage_CountObjects(page.raw)
-    for k in range(n):
-        _visit(R, R.FPDFPage_GetObject(page.raw, k), identity, top, lines, rects, curves)
+    F = _fast()
+    raw = ctypes.cast(page.raw, ctypes.c_void_p).value
+    get_object, get_type = F.get_object, F.obj_type
+    for k in range(F.count_objects(raw)):
+        obj = get_object(raw, k)
+        kind = get_type(obj)
+        if kind == _PATH or kind == _FORM:  # (text and images: nothing to draw tables with)
+            _visit(F, obj, identity, top, lines, rects, curves)
     edges = [_line_edge(x) for x in lines]
     for r in rects:
         edges.extend(_rect_edges(r))
@@ -179,6 +184,49 @@ def _page_objects(page) -> tuple[list[dict], list[dict], tuple]:
     return chars, edges, (0, 0, right - left, top - bottom)
 
 
+_FAST = None
+
+
+def _fast():
+    """PDFium's per-character functions declared with plain pointer and integer types: ctypes
+    then converts nothing (about 3x cheaper per call than pypdfium2's typed declarations, and
+    these run for every character)."""
+    global _FAST
+    if _FAST is None:
+        from types import SimpleNamespace
+
+        from pypdfium2_raw.bindings import _libs
+
+        lib = _libs["pdfium"]
+        vp, i, d = ctypes.c_void_p, ctypes.c_int, ctypes.c_double
+
+        def fn(name, restype, *argtypes):
+            f = lib[name]
+            f.argtypes, f.restype = argtypes, restype
+            return f
+
+        _FAST = SimpleNamespace(
+            text_object=fn("FPDFText_GetTextObject", vp, vp, i),
+            loose_box=fn("FPDFText_GetLooseCharBox", i, vp, i, vp),
+            matrix=fn("FPDFText_GetMatrix", i, vp, i, vp),
+            font_size=fn("FPDFText_GetFontSize", d, vp, i),
+            unicode=fn("FPDFText_GetUnicode", ctypes.c_uint, vp, i),
+            count_objects=fn("FPDFPage_CountObjects", i, vp),
+            get_object=fn("FPDFPage_GetObject", vp, vp, i),
+            obj_type=fn("FPDFPageObj_GetType", i, vp),
+            obj_matrix=fn("FPDFPageObj_GetMatrix", i, vp, vp),
+            form_count=fn("FPDFFormObj_CountObjects", i, vp),
+            form_object=fn("FPDFFormObj_GetObject", vp, vp, ctypes.c_ulong),
+            draw_mode=fn("FPDFPath_GetDrawMode", i, vp, vp, vp),
+            count_segments=fn("FPDFPath_CountSegments", i, vp),
+            segment=fn("FPDFPath_GetPathSegment", vp, vp, i),
+            segment_point=fn("FPDFPathSegment_GetPoint", i, vp, vp, vp),
+            segment_type=fn("FPDFPathSegment_GetType", i, vp),
+            segment_close=fn("FPDFPathSegment_GetClose", i, vp),
+        )
+    return _FAST
+
+
 def _chars(R, tp, top: float) -> list[dict]:
     n = R.FPDFText_CountChars(tp)
     if n <= 0:
@@ -186,36 +234,42 @@ def _chars(R, tp, top: float) -> list[dict]:
     buf = ctypes.create_string_buffer((n + 1) * 2)
     got = R.FPDFText_GetText(tp, 0, n, ctypes.cast(buf, ctypes.POINTER(ctypes.c_ushort)))
     text = buf.raw[: max(0, got - 1) * 2].decode("utf-16-le", errors="replace")
+    F = _fast()
+    tpv = ctypes.cast(tp, ctypes.c_void_p).value
     if len(text) != n:  # characters outside the BMP: read one by one
-        text = None
+        text = "".join(chr(F.unicode(tpv, i)) for i in range(n))
     rect = R.FS_RECTF()
     m = R.FS_MATRIX()
-    prect, pm = ctypes.byref(rect), ctypes.byref(m)
+    prect, pm = ctypes.addressof(rect), ctypes.addressof(m)
+    text_object, loose_box = F.text_object, F.loose_box
+    per_object: dict = {}  # a text object's matrix and font size hold for all its characters
     out = []
+    append = out.append
     for i in range(n):
-        if R.FPDFText_IsGenerated(tp, i) == 1:  # spaces and line breaks PDFium inferred
+        obj = text_object(tpv, i)
+        if not obj:  # a space or line break PDFium inferred (no text object behind it)
             continue
-        ch = text[i] if text is not None else chr(R.FPDFText_GetUnicode(tp, i))
-        if ch in "\r\n" or ch == "\ufffe" or ch == "\x00":
+        ch = text[i]
+        if ch in "\r\n\ufffe\x00":
             continue
-        R.FPDFText_GetLooseCharBox(tp, i, prect)
-        R.FPDFText_GetMatrix(tp, i, pm)
-        size = R.FPDFText_GetFontSize(tp, i)
-        a, b, c, d = m.a, m.b, m.c, m.d
-        upright = a * d > 0 and b * c <= 0
+        shape = per_object.get(obj)
+        if shape is None:
+            F.matrix(tpv, i, pm)
+            a, b, c, d = m.a, m.b, m.c, m.d
+            upright = a * d > 0 and b * c <= 0
+            shape = per_object[obj] = (upright, upright and b == 0 and c == 0, F.font_size(tpv, i) * d)
+        upright, plain, height = shape
+        loose_box(tpv, i, prect)
         x0, x1, y0 = rect.left, rect.right, rect.bottom
-        if upright and b == 0 and c == 0:
-            # pdfminer's box: from the baseline's descent up by the font size (PDFium's loose
-            # box goes up to the font's ascent instead)
-            y1 = y0 + size * d
-        else:
-            y1 = rect.top
+        # pdfminer's box: from the baseline's descent up by the font size (PDFium's loose box
+        # goes up to the font's ascent instead)
+        y1 = y0 + height if plain else rect.top
         if x1 < x0:
             x0, x1 = x1, x0
         if y1 < y0:
             y0, y1 = y1, y0
         t = top - y1
-        out.append({"text": ch, "x0": x0, "x1": x1, "top": t, "doctop": t, "bottom": top - y0, "upright": upright, "size": (y1 - y0) if upright else (x1 - x0)})
+        append({"text": ch, "x0": x0, "x1": x1, "top": t, "doctop": t, "bottom": top - y0, "upright": upright, "size": (y1 - y0) if upright else (x1 - x0)})
     return out
 
 
@@ -226,34 +280,38 @@ def _mul(m1, m2):
     return (a1 * a2 + b1 * c2, a1 * b2 + b1 * d2, c1 * a2 + d1 * c2, c1 * b2 + d1 * d2, e1 * a2 + f1 * c2 + e2, e1 * b2 + f1 * d2 + f2)
 
 
-def _visit(R, obj, outer, top, lines, rects, curves) -> None:
-    kind = R.FPDFPageObj_GetType(obj)
+def _visit(F, obj, outer, top, lines, rects, curves) -> None:
+    """A path object (or a form's objects) as pdfminer sees it: subpaths in page coordinates."""
+    import pypdfium2.raw as R
+
+    kind = F.obj_type(obj)
     if kind not in (_PATH, _FORM):
         return
     m = R.FS_MATRIX()
-    R.FPDFPageObj_GetMatrix(obj, ctypes.byref(m))
+    F.obj_matrix(obj, ctypes.addressof(m))
     mat = _mul((m.a, m.b, m.c, m.d, m.e, m.f), outer)
     if kind == _FORM:
-        for k in range(R.FPDFFormObj_CountObjects(obj)):
-            _visit(R, R.FPDFFormObj_GetObject(obj, k), mat, top, lines, rects, curves)
+        for k in range(F.form_count(obj)):
+            _visit(F, F.form_object(obj, k), mat, top, lines, rects, curves)
         return
     fill = ctypes.c_int()
     stroke = ctypes.c_int()
-    R.FPDFPath_GetDrawMode(obj, ctypes.byref(fill), ctypes.byref(stroke))
+    F.draw_mode(obj, ctypes.addressof(fill), ctypes.addressof(stroke))
     if not fill.value and not stroke.value:
         return  # a clipping path or an unpainted one ('n'): pdfminer never sees it
     a, b, c, d, e, f = mat
     x = ctypes.c_float()
     y = ctypes.c_float()
-    px, py = ctypes.byref(x), ctypes.byref(y)
+    px, py = ctypes.addressof(x), ctypes.addressof(y)
+    segment, point, seg_type, seg_close = F.segment, F.segment_point, F.segment_type, F.segment_close
     subpaths: list[tuple[str, list]] = []
     shape: list[str] = []
     pts: list = []
     nbez = 0
-    for k in range(R.FPDFPath_CountSegments(obj)):
-        seg = R.FPDFPath_GetPathSegment(obj, k)
-        R.FPDFPathSegment_GetPoint(seg, px, py)
-        t = R.FPDFPathSegment_GetType(seg)
+    for k in range(F.count_segments(obj)):
+        seg = segment(obj, k)
+        point(seg, px, py)
+        t = seg_type(seg)
         pt = (a * x.value + c * y.value + e, top - (b * x.value + d * y.value + f))
         if t == _MOVETO:
             if shape:
@@ -270,7 +328,7 @@ def _visit(R, obj, outer, top, lines, rects, curves) -> None:
             else:
                 shape.append("l")
             pts.append(pt)
-        if R.FPDFPathSegment_GetClose(seg) and shape:
+        if seg_close(seg) and shape:
             shape.append("h")
             pts.append(pts[0])
     if shape:
@@ -338,25 +396,25 @@ def _curve_edges(pts) -> list[dict]:
 
 
 def _page_items(chars: list[dict], edges: list[dict], bbox: tuple, items: list[Item]) -> None:
-    from pdfplumber import table as pt
-    from pdfplumber import utils
-
     page = _Page(chars, edges, bbox)
-    tables = pt.TableFinder(page).tables if edges else []
+    tables = _find_tables(page) if edges else []
     boxes = [t.bbox for t in tables]
     placed: list[tuple[float, int, str, list | None]] = []
-    if boxes:
-        def outside(o):
-            x0, t, x1, b = o["x0"], o["top"], o["x1"], o["bottom"]
-            return not any(bx[0] - 1 <= x0 and x1 <= bx[2] + 1 and bx[1] - 1 <= t and b <= bx[3] + 1 for bx in boxes)
-
-        rest = [c for c in chars if outside(c)]
+    if boxes:  # the characters not inside a table (with pdfplumber's 1-point margin)
+        grown = [(bx[0] - 1, bx[1] - 1, bx[2] + 1, bx[3] + 1) for bx in boxes]
+        rest = []
+        for c in chars:
+            x0, t, x1, b = c["x0"], c["top"], c["x1"], c["bottom"]
+            for gx0, gt, gx1, gb in grown:
+                if gx0 <= x0 and x1 <= gx1 and gt <= t and b <= gb:
+                    break
+            else:
+                rest.append(c)
     else:
         rest = chars
     if rest:
-        tm = utils.chars_to_textmap(rest, layout=False, layout_bbox=bbox, layout_width=bbox[2] - bbox[0], layout_height=bbox[3] - bbox[1])
-        for k, ln in enumerate(tm.extract_text_lines(strip=True, return_chars=False)):
-            placed.append((ln["top"], k, ln["text"], None))
+        for k, (top, text) in enumerate(_text_lines(rest)):
+            placed.append((top, k, text, None))
     for k, t in enumerate(tables):
         for j, r in enumerate(_extract(t, chars)):
             cells = [((c or "").replace("\n", ""), c is None) for c in r]
@@ -365,10 +423,86 @@ def _page_items(chars: list[dict], edges: list[dict], bbox: tuple, items: list[I
     items.extend((txt, cells) for _, _, txt, cells in placed)
 
 
+def _text_lines(chars: list[dict]) -> list[tuple[float, str]]:
+    """(top, text) of each line, as pdfplumber's page.extract_text_lines(layout=False) gives them
+    (utils.chars_to_textmap(...).extract_text_lines()): its words (WordExtractor), clustered into
+    lines by top as its TextMap does (presorted, 3 points), joined with single spaces; without
+    building the character map and searching it with a regular expression."""
+    from pdfplumber.utils.clustering import cluster_objects
+    from pdfplumber.utils.text import WordExtractor
+
+    words = [w for w, _ in WordExtractor().iter_extract_tuples(chars)]
+    out = []
+    for line in cluster_objects(words, _top, 3, preserve_order=True):
+        text = " ".join(w["text"] for w in line)
+        if text.strip():
+            out.append((min(w["top"] for w in line), text.strip(" ")))
+    return out
+
+
+def _top(o: dict) -> float:
+    return o["top"]
+
+
+def _find_tables(page: _Page) -> list:
+    """pdfplumber's TableFinder(page).tables (default settings: ruling lines), with its
+    intersections_to_cells done by _cells (the same cells, without rebuilding the sets of edges
+    at every comparison)."""
+    from pdfplumber import table as pt
+
+    finder = pt.TableFinder.__new__(pt.TableFinder)
+    finder.page = page
+    finder.settings = pt.TableSettings.resolve(None)
+    edges = finder.get_edges()
+    inter = pt.edges_to_intersections(edges, finder.settings.intersection_x_tolerance, finder.settings.intersection_y_tolerance)
+    return [pt.Table(page, group) for group in pt.cells_to_tables(_cells(inter))]
+
+
+def _cells(intersections: dict) -> list[tuple]:
+    """pdfplumber.table.intersections_to_cells, with each point's edges as sets made once."""
+    vset = {p: {(e["x0"], e["top"], e["x1"], e["bottom"]) for e in d["v"]} for p, d in intersections.items()}
+    hset = {p: {(e["x0"], e["top"], e["x1"], e["bottom"]) for e in d["h"]} for p, d in intersections.items()}
+
+    def connects(p1, p2) -> bool:
+        if p1[0] == p2[0] and not vset[p1].isdisjoint(vset[p2]):
+            return True
+        return p1[1] == p2[1] and not hset[p1].isdisjoint(hset[p2])
+
+    points = sorted(intersections)
+    n = len(points)
+    by_x: dict = {}
+    by_y: dict = {}
+    for i, pt_ in enumerate(points):  # points after i with the same x (below) / same y (right)
+        by_x.setdefault(pt_[0], []).append(i)
+        by_y.setdefault(pt_[1], []).append(i)
+    out = []
+    for i in range(n - 1):
+        pt_ = points[i]
+        below = [points[j] for j in by_x[pt_[0]] if j > i]
+        right = [points[j] for j in by_y[pt_[1]] if j > i]
+        found = None
+        for b in below:
+            if not connects(pt_, b):
+                continue
+            for r in right:
+                if not connects(pt_, r):
+                    continue
+                br = (r[0], b[1])
+                if br in intersections and connects(br, r) and connects(br, b):
+                    found = (pt_[0], pt_[1], br[0], br[1])
+                    break
+            if found:
+                break
+        if found:
+            out.append(found)
+    return out
+
+
 def _extract(table, chars: list[dict]) -> list[list[str | None]]:
     """pdfplumber's Table.extract() (default settings), with each character placed in its row by
     bisection instead of testing every character against every row."""
     from pdfplumber import utils
+    from pdfplumber.utils.text import LIGATURES
 
     rows = table.rows
     if not rows:
@@ -396,13 +530,63 @@ def _extract(table, chars: list[dict]) -> list[list[str | None]]:
             i -= 1
     out = []
     for row, row_chars in zip(rows, per_row):
+        cells = row.cells
+        real = [k for k, c in enumerate(cells) if c is not None]
+        lefts = [cells[k][0] for k in real]
+        got: dict[int, list] = {}
+        for c in row_chars:  # each character into the cell whose box holds its centre
+            h = (c["x0"] + c["x1"]) / 2
+            v = (c["top"] + c["bottom"]) / 2
+            j = bisect_right(lefts, h) - 1
+            while j >= 0:  # cells of a row do not overlap, but check every one that could
+                x0, t, x1, b = cells[real[j]]
+                if h < x1 and t <= v < b:
+                    got.setdefault(real[j], []).append(c)
+                    break
+                j -= 1
         arr = []
-        for cell in row.cells:
+        for k, cell in enumerate(cells):
             if cell is None:
                 arr.append(None)
                 continue
-            x0, t, x1, b = cell
-            cc = [c for c in row_chars if x0 <= (c["x0"] + c["x1"]) / 2 < x1 and t <= (c["top"] + c["bottom"]) / 2 < b]
-            arr.append(utils.extract_text(cc) if cc else "")
+            cc = got.get(k)
+            if not cc:
+                arr.append("")
+            else:
+                t = _one_line(cc, LIGATURES)
+                arr.append(utils.extract_text(cc) if t is None else t)
         out.append(arr)
     return out
+
+
+def _one_line(cc: list[dict], ligatures: dict) -> str | None:
+    """What pdfplumber's utils.extract_text gives (default settings) for the characters of a cell
+    that all stand on one line (the same top, upright: most cells), without its general
+    machinery; None for any other cell. Words are split as WordExtractor splits them (a gap of
+    more than 3 points, a step back, a blank character) and joined with one space."""
+    t0 = cc[0]["top"]
+    for c in cc:
+        if c["top"] != t0 or not c["upright"]:
+            return None
+    words: list[str] = []
+    cur: list[str] = []
+    prev = None
+    for c in sorted(cc, key=_x0):
+        t = c["text"]
+        if t.isspace():
+            if cur:
+                words.append("".join(cur))
+            cur, prev = [], None
+            continue
+        if prev is not None and (c["x0"] < prev["x0"] or c["x0"] > prev["x1"] + 3):
+            words.append("".join(cur))
+            cur = []
+        cur.append(ligatures.get(t, t))
+        prev = c
+    if cur:
+        words.append("".join(cur))
+    return " ".join(words)
+
+
+def _x0(c: dict) -> float:
+    return c["x0"]
