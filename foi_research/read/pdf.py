@@ -269,7 +269,8 @@ def _chars(R, tp, top: float) -> list[dict]:
         if y1 < y0:
             y0, y1 = y1, y0
         t = top - y1
-        append({"text": ch, "x0": x0, "x1": x1, "top": t, "doctop": t, "bottom": top - y0, "upright": upright, "size": (y1 - y0) if upright else (x1 - x0)})
+        # (no "size": pdfplumber reads it only for tolerances relative to it, not used here)
+        append({"text": ch, "x0": x0, "x1": x1, "top": t, "doctop": t, "bottom": top - y0, "upright": upright})
     return out
 
 
@@ -499,63 +500,44 @@ def _cells(intersections: dict) -> list[tuple]:
 
 
 def _extract(table, chars: list[dict]) -> list[list[str | None]]:
-    """pdfplumber's Table.extract() (default settings), with each character placed in its row by
-    bisection instead of testing every character against every row."""
+    """pdfplumber's Table.extract() (default settings): the text of the characters whose centre
+    lies in each cell (x0 <= x < x1, top <= y < bottom), in page order. A character in a cell is
+    in that cell's row, so each character is placed straight into its cell, found by bisection
+    on the grid the cells' edges make, instead of testing it against every row and cell."""
     from pdfplumber import utils
     from pdfplumber.utils.text import LIGATURES
 
     rows = table.rows
     if not rows:
         return []
-    bounds = [r.bbox for r in rows]
-    tops = [b[1] for b in bounds]
-    x_lo = min(b[0] for b in bounds)
-    x_hi = max(b[2] for b in bounds)
-    reach = []  # the lowest bottom of the rows up to each one (a merged cell reaches down)
-    low = float("-inf")
-    for b in bounds:
-        low = max(low, b[3])
-        reach.append(low)
-    per_row: list[list[dict]] = [[] for _ in rows]
+    cells = [(ri, ci, c) for ri, row in enumerate(rows) for ci, c in enumerate(row.cells) if c is not None]
+    xs = sorted({c[0] for _, _, c in cells} | {c[2] for _, _, c in cells})
+    ys = sorted({c[1] for _, _, c in cells} | {c[3] for _, _, c in cells})
+    xi = {x: i for i, x in enumerate(xs)}
+    yi = {y: i for i, y in enumerate(ys)}
+    cover: dict[tuple[int, int], list[int]] = {}  # grid box -> the cells over it
+    for k, (_, _, (x0, t, x1, b)) in enumerate(cells):
+        for ix in range(xi[x0], xi[x1]):
+            for iy in range(yi[t], yi[b]):
+                cover.setdefault((ix, iy), []).append(k)
+    got: list[list[dict]] = [[] for _ in cells]
+    lo_x, hi_x, lo_y, hi_y = xs[0], xs[-1], ys[0], ys[-1]
     for ch in chars:
-        v = (ch["top"] + ch["bottom"]) / 2
         h = (ch["x0"] + ch["x1"]) / 2
-        if h < x_lo or h >= x_hi:
+        if h < lo_x or h >= hi_x:
             continue
-        i = bisect_right(tops, v) - 1
-        while i >= 0 and reach[i] > v:  # every row whose box holds the character's centre
-            b = bounds[i]
-            if b[1] <= v < b[3] and b[0] <= h < b[2]:
-                per_row[i].append(ch)
-            i -= 1
-    out = []
-    for row, row_chars in zip(rows, per_row):
-        cells = row.cells
-        real = [k for k, c in enumerate(cells) if c is not None]
-        lefts = [cells[k][0] for k in real]
-        got: dict[int, list] = {}
-        for c in row_chars:  # each character into the cell whose box holds its centre
-            h = (c["x0"] + c["x1"]) / 2
-            v = (c["top"] + c["bottom"]) / 2
-            j = bisect_right(lefts, h) - 1
-            while j >= 0:  # cells of a row do not overlap, but check every one that could
-                x0, t, x1, b = cells[real[j]]
-                if h < x1 and t <= v < b:
-                    got.setdefault(real[j], []).append(c)
-                    break
-                j -= 1
-        arr = []
-        for k, cell in enumerate(cells):
-            if cell is None:
-                arr.append(None)
-                continue
-            cc = got.get(k)
-            if not cc:
-                arr.append("")
-            else:
-                t = _one_line(cc, LIGATURES)
-                arr.append(utils.extract_text(cc) if t is None else t)
-        out.append(arr)
+        v = (ch["top"] + ch["bottom"]) / 2
+        if v < lo_y or v >= hi_y:
+            continue
+        for k in cover.get((bisect_right(xs, h) - 1, bisect_right(ys, v) - 1), ()):
+            got[k].append(ch)
+    out: list[list[str | None]] = [[None] * len(row.cells) for row in rows]
+    for (ri, ci, _), cc in zip(cells, got):
+        if not cc:
+            out[ri][ci] = ""
+        else:
+            t = _one_line(cc, LIGATURES)
+            out[ri][ci] = utils.extract_text(cc) if t is None else t
     return out
 
 
