@@ -426,19 +426,52 @@ def _page_items(chars: list[dict], edges: list[dict], bbox: tuple, items: list[I
 
 def _text_lines(chars: list[dict]) -> list[tuple[float, str]]:
     """(top, text) of each line, as pdfplumber's page.extract_text_lines(layout=False) gives them
-    (utils.chars_to_textmap(...).extract_text_lines()): its words (WordExtractor), clustered into
-    lines by top as its TextMap does (presorted, 3 points), joined with single spaces; without
-    building the character map and searching it with a regular expression."""
+    (utils.chars_to_textmap(...).extract_text_lines()): characters clustered into lines by top
+    (3 points), sorted by x0 and cut into words as WordExtractor cuts them (a blank, a step back,
+    a gap of more than 3 points, a top 3 points away), the words clustered into lines again by
+    their top in their order, as its TextMap does, and joined with single spaces; without the
+    word dictionaries, the character map and the regular-expression search. Pages with rotated
+    characters go through pdfplumber itself."""
     from pdfplumber.utils.clustering import cluster_objects
-    from pdfplumber.utils.text import WordExtractor
+    from pdfplumber.utils.text import LIGATURES, WordExtractor
 
-    words = [w for w, _ in WordExtractor().iter_extract_tuples(chars)]
+    if not all(c["upright"] for c in chars):
+        words = [(w["top"], w["text"]) for w, _ in WordExtractor().iter_extract_tuples(chars)]
+    else:
+        words = []
+        for line in cluster_objects(chars, _top, 3):
+            line.sort(key=_x0)
+            cur: list[str] = []
+            cur_top = 0.0
+            prev = None
+            for c in line:
+                t = c["text"]
+                if t.isspace():
+                    if cur:
+                        words.append((cur_top, "".join(cur)))
+                    cur, prev = [], None
+                    continue
+                if prev is not None and (c["x0"] < prev["x0"] or c["x0"] > prev["x1"] + 3 or abs(c["top"] - prev["top"]) > 3):
+                    words.append((cur_top, "".join(cur)))
+                    cur = []
+                if not cur:
+                    cur_top = c["top"]
+                elif c["top"] < cur_top:
+                    cur_top = c["top"]
+                cur.append(LIGATURES.get(t, t))
+                prev = c
+            if cur:
+                words.append((cur_top, "".join(cur)))
     out = []
-    for line in cluster_objects(words, _top, 3, preserve_order=True):
-        text = " ".join(w["text"] for w in line)
+    for line in cluster_objects(words, _first, 3, preserve_order=True):
+        text = " ".join(w[1] for w in line).strip(" ")
         if text.strip():
-            out.append((min(w["top"] for w in line), text.strip(" ")))
+            out.append((min(w[0] for w in line), text))
     return out
+
+
+def _first(t: tuple) -> float:
+    return t[0]
 
 
 def _top(o: dict) -> float:
