@@ -16,7 +16,7 @@ from foi_research.parse.segment import bodyless, same_report, split
 from foi_research.read.readers import Document
 from foi_research.reference import codes
 from foi_research.reference.codes import PROACTIVE_LAYOUT
-from foi_research.reference.gazetteer import gazetteer
+from foi_research.reference.gazetteer import doubts, gazetteer
 from foi_research.reference.normalize import WS_CLASS, compact
 from foi_research.validate import checks
 
@@ -226,6 +226,7 @@ def _parse_segment(doc: Document, seg, base: dict, out: Parsed, seen_ids: set[st
         template = marker or _year_template(meta.year)
 
     place = gazetteer().place(meta.agency, text)
+    problems.extend(Problem("place_doubtful", "warning", m) for m in doubts(meta.agency, place, text))
 
     # ---- table 3
     t3_rows = []

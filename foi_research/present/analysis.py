@@ -39,27 +39,89 @@ class AnalysisError(ValueError):
 # Selection
 
 
-def region_filter(region: str | None) -> pl.Expr:
-    """Reports of a region: `region` is a province, city or county name as printed in the
-    reports table (山东省, 淄博市, 临淄区); '' or None selects everything."""
+def resolve_region(region):
+    """The division (reference.gazetteer.Division) a `region` parameter means: a GB/T 2260 code
+    (370305), a name (临淄区, 淄博市, 淄博, 临淄 when only one name starts so), a path
+    (山东省/济南市/市中区) or a development zone; None for '' (everything). A name shared by several
+    divisions (市中区) raises AnalysisError listing them with their codes."""
+    from foi_research.reference.gazetteer import Division, RegionError, resolve
+
     if not region:
+        return None
+    if isinstance(region, Division):
+        return region
+    try:
+        return resolve(str(region))
+    except RegionError as e:
+        raise AnalysisError(str(e)) from None
+
+
+def region_filter(region) -> pl.Expr:
+    """Reports of a region, matched by division code (never by name: 济南市市中区 and 枣庄市市中区
+    are two places). `region` as for resolve_region; '' or None selects everything."""
+    d = resolve_region(region)
+    if d is None:
         return pl.lit(True)
-    return (pl.col("province") == region) | (pl.col("city") == region) | (pl.col("county") == region)
+    code = pl.col("division_code")
+    if d.level == "zone":
+        return (code == d.code) & (pl.col("county") == d.name)
+    if d.level == "county":
+        return code == d.code
+    return code.str.starts_with(d.prefix)
 
 
-def select(panel: pl.DataFrame, region: str | None = None, years: list[int] | tuple[int, int] | None = None) -> pl.DataFrame:
+def select(panel: pl.DataFrame, region=None, years: list[int] | tuple[int, int] | None = None) -> pl.DataFrame:
     """Panel rows of a region and an inclusive year range [first, last]; raises when empty so a
     typo in a params file fails loudly instead of producing empty charts."""
-    out = panel.filter(region_filter(region))
-    if region and out.height == 0:
-        known = sorted(set(panel["province"].drop_nulls()) | set(panel["city"].drop_nulls()) | set(panel["county"].drop_nulls()))
-        raise AnalysisError(f"no reports for region {region!r}; regions in the data: {', '.join(known)}")
+    d = resolve_region(region)
+    out = panel.filter(region_filter(d)) if d is not None else panel
+    if d is not None and out.height == 0:
+        known = regions_in(panel)
+        listed = ", ".join(f"{r['label']} ({r['code']})" for r in known.head(40).iter_rows(named=True))
+        raise AnalysisError(f"no reports for region {region!r} ({d.describe()}) in the data; regions in the data: {listed}")
     if years:
         lo, hi = _years(years)
         out = out.filter(pl.col("year").is_between(lo, hi))
         if out.height == 0:
-            raise AnalysisError(f"no reports for {region or 'the data'} between {lo} and {hi}")
+            raise AnalysisError(f"no reports for {d.label if d else 'the data'} between {lo} and {hi}")
     return out.sort("agency", "year", "report_id", nulls_last=True)
+
+
+def regions_in(panel: "pl.DataFrame | pl.LazyFrame", level: str | None = None) -> pl.DataFrame:
+    """The divisions the data's reports are placed in: code, level, label, path, reports; every
+    level (province, city, county and zone) unless `level` is given. What `region` can be."""
+    from foi_research.reference.gazetteer import RegionError, division
+
+    rep = panel.lazy().select("division_code", "county").collect()
+    counts: dict[tuple[str, str, str, str], int] = {}
+    for code, county in rep.filter(pl.col("division_code").is_not_null()).iter_rows():
+        try:
+            d = division(code)
+        except RegionError:
+            continue
+        chain = []
+        for c in {d.code[:2].ljust(6, "0"), d.code[:4].ljust(6, "0"), d.code}:
+            try:
+                chain.append(division(c))
+            except RegionError:
+                pass
+        for x in chain:
+            k = (x.code, x.level, x.label, x.path)
+            counts[k] = counts.get(k, 0) + 1
+        if county and d.level != "county":  # a development zone placed in its city
+            from foi_research.reference.gazetteer import Division
+
+            z = Division(d.code, "zone", county, d.province if d.level != "province" else d.name, d.name if d.level == "city" else None, zone=county)
+            k = (z.code, "zone", z.label, z.path)
+            counts[k] = counts.get(k, 0) + 1
+    order = {"province": 0, "city": 1, "county": 2, "zone": 3}
+    rows = sorted(counts.items(), key=lambda kv: (kv[0][0], order[kv[0][1]], kv[0][2]))
+    df = pl.DataFrame(
+        [(c, lv, lab, path, n) for (c, lv, lab, path), n in rows],
+        schema={"code": pl.String, "level": pl.String, "label": pl.String, "path": pl.String, "reports": pl.Int64},
+        orient="row",
+    )
+    return df.filter(pl.col("level") == level) if level else df
 
 
 def _years(years) -> tuple[int, int]:
@@ -129,19 +191,20 @@ def outcome_mix(panel: pl.DataFrame) -> pl.DataFrame:
 
 
 def outcome_mix_by_unit(panel: pl.DataFrame, level: str) -> pl.DataFrame:
-    """unit, outcome, count: outcome classes summed per unit (county, agency...)."""
+    """unit_code, unit, outcome, count: outcome classes summed per unit (county, agency...;
+    see with_units)."""
     cols = [c for c in OUTCOME_GROUPS if c in panel.columns]
     order = {c: i for i, c in enumerate(OUTCOME_GROUPS)}
     return (
         panel.filter(pl.col("handled").is_not_null())
-        .with_columns(unit_expr(level).alias("unit"))
-        .select("unit", *cols)
-        .unpivot(index="unit", on=cols, variable_name="outcome", value_name="count")
+        .pipe(with_units, level)
+        .select("unit_code", "unit", *cols)
+        .unpivot(index=["unit_code", "unit"], on=cols, variable_name="outcome", value_name="count")
         .filter(pl.col("count").is_not_null())
-        .group_by("unit", "outcome")
+        .group_by("unit_code", "unit", "outcome")
         .agg(pl.col("count").sum())
         .with_columns(pl.col("outcome").replace_strict(order, return_dtype=pl.Int64).alias("_o"))
-        .sort("unit", "_o")
+        .sort("unit", "unit_code", "_o")
         .drop("_o")
     )
 
@@ -331,18 +394,57 @@ def rank_intervals(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def unit_expr(level: str) -> pl.Expr:
-    """The name of the unit a report belongs to at a level; reports without that level get
-    '(城市本级 / city level)' style labels from the level above so nothing silently disappears."""
+def with_units(panel: pl.DataFrame, level: str) -> pl.DataFrame:
+    """Add `unit_code` (what units are grouped by) and `unit` (its label) at a level.
+
+    Units are divisions by code, labelled by full name, so that two counties of the same name
+    stay two units (济南市市中区 370103, 枣庄市市中区 370402). A report placed only at a higher
+    level gets that division's code and label with （本级） (city level), a development zone its
+    own unit; an unplaced report （未知）. Agencies are units by agency_id (their name, with
+    their place when two agencies print the same name)."""
+    from foi_research.reference.gazetteer import RegionError, division
+
     if level not in LEVELS:
         raise AnalysisError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
-    if level == "agency":
-        return pl.col("agency").fill_null(pl.col("agency_id"))
-    if level == "county":
-        return pl.coalesce(pl.col("county"), pl.col("city") + "（本级）", pl.col("province") + "（本级）", pl.lit("（未知）"))
-    if level == "city":
-        return pl.coalesce(pl.col("city"), pl.col("province") + "（本级）", pl.lit("（未知）"))
-    return pl.coalesce(pl.col("province"), pl.lit("（未知）"))
+    keys = panel.select("division_code", "county", "agency", "agency_id").unique()
+    cut = {"province": 2, "city": 4, "county": 6}
+    rows = []
+    for code, county, agency, aid in keys.iter_rows():
+        try:
+            d = division(code) if code else None
+        except RegionError:
+            d = None
+        if level == "agency":
+            ucode = aid or (f"{code or 'unplaced'}/{agency}" if agency else None)
+            where = d.label if d is not None else None
+            rows.append((code, county, agency, aid, ucode or "(unknown)", agency or aid or "（未知）", where))
+            continue
+        if d is None:
+            rows.append((code, county, agency, aid, "(unknown)", "（未知）", None))
+            continue
+        order = {"province": 0, "city": 1, "county": 2}
+        if level == "county" and d.level != "county" and county:
+            from foi_research.reference.gazetteer import Division
+
+            z = Division(d.code, "zone", county, d.province if d.level != "province" else d.name, d.name if d.level == "city" else None, zone=county)
+            rows.append((code, county, agency, aid, f"{d.code}/{county}", z.label, None))
+        elif order[d.level] >= order[level]:
+            top = division(d.code[: cut[level]].ljust(6, "0")) if d.level != level else d
+            rows.append((code, county, agency, aid, top.code, top.label, None))
+        else:
+            rows.append((code, county, agency, aid, f"{d.code}/self", f"{d.label}（本级）", None))
+    schema = {"division_code": pl.String, "county": pl.String, "agency": pl.String, "agency_id": pl.String, "unit_code": pl.String, "unit": pl.String, "_where": pl.String}
+    m = pl.DataFrame(rows, schema=schema, orient="row")
+    # one label per unit code; a label shared by two codes gets the place (agencies) or the code
+    m = m.with_columns(pl.col("unit").first().over("unit_code"))
+    dup = m.select("unit_code", "unit", "_where").unique("unit_code").filter(pl.col("unit").is_duplicated())
+    if dup.height:
+        fix = dup.with_columns(
+            pl.when(pl.col("_where").is_not_null()).then(pl.col("unit") + "（" + pl.col("_where") + "）").otherwise(pl.col("unit") + " [" + pl.col("unit_code") + "]").alias("_new")
+        ).select("unit_code", "_new")
+        m = m.join(fix, on="unit_code", how="left").with_columns(pl.coalesce("_new", "unit").alias("unit")).drop("_new")
+    m = m.drop("_where")
+    return panel.join(m, on=["division_code", "county", "agency", "agency_id"], how="left", nulls_equal=True, maintain_order="left")
 
 
 def compare_units(panel: pl.DataFrame, level: str, rate: str, min_denominator: int = 1) -> pl.DataFrame:
@@ -351,8 +453,8 @@ def compare_units(panel: pl.DataFrame, level: str, rate: str, min_denominator: i
     denominator is below min_denominator are left out (listed by `excluded_units`)."""
     p = rate_parts(panel, rate).filter(pl.col("numerator").is_not_null() & pl.col("denominator").is_not_null() & (pl.col("denominator") > 0))
     g = (
-        p.with_columns(unit_expr(level).alias("unit"))
-        .group_by("unit")
+        with_units(p, level)
+        .group_by("unit_code", "unit")
         .agg(
             pl.len().cast(pl.Int64).alias("reports"),
             AGENCIES,
@@ -362,7 +464,7 @@ def compare_units(panel: pl.DataFrame, level: str, rate: str, min_denominator: i
             pl.col("year").max().alias("last_year"),
         )
         .filter(pl.col("denominator") >= min_denominator)
-        .sort("unit")
+        .sort("unit", "unit_code")
     )
     if g.height == 0:
         return g.with_columns(*(pl.lit(None, dtype=pl.Float64).alias(c) for c in ("ci_low", "ci_high", "rate")), *(pl.lit(None, dtype=pl.Int64).alias(c) for c in ("rank", "rank_low", "rank_high")))
@@ -371,22 +473,21 @@ def compare_units(panel: pl.DataFrame, level: str, rate: str, min_denominator: i
 
 def excluded_units(panel: pl.DataFrame, level: str, rate: str, min_denominator: int = 1) -> pl.DataFrame:
     """Units of the selection that compare_units leaves out, and why."""
-    p = rate_parts(panel, rate).with_columns(unit_expr(level).alias("unit"))
-    g = p.group_by("unit").agg(
+    p = with_units(rate_parts(panel, rate), level)
+    g = p.group_by("unit_code", "unit").agg(
         pl.len().cast(pl.Int64).alias("reports"),
         pl.col("denominator").filter(pl.col("numerator").is_not_null()).sum().alias("denominator"),
     )
-    return g.filter(pl.col("denominator") < min_denominator).sort("unit")
+    return g.filter(pl.col("denominator") < min_denominator).sort("unit", "unit_code")
 
 
 def yearly_by_unit(panel: pl.DataFrame, level: str, value: str = "received") -> pl.DataFrame:
-    """unit, year, <value>: a count summed per unit and year (for small multiples)."""
+    """unit_code, unit, year, <value>: a count summed per unit and year (for small multiples)."""
     return (
-        panel.filter(pl.col(value).is_not_null())
-        .with_columns(unit_expr(level).alias("unit"))
-        .group_by("unit", "year")
+        with_units(panel.filter(pl.col(value).is_not_null()), level)
+        .group_by("unit_code", "unit", "year")
         .agg(pl.col(value).sum())
-        .sort("unit", "year")
+        .sort("unit", "unit_code", "year")
     )
 
 
