@@ -71,10 +71,13 @@ def build_dataset(
     address: str | None = None,
     progress: bool = False,
     log: Callable[[str], None] | None = None,
+    metadata: str | Path | None = None,
 ) -> dict:
     """Parse (or read) the inputs, build the panel and the cross-year quality rows, and write the
     dataset to `out` atomically. Returns the manifest written (rows per table, settings).
-    Raises BuildError (bad inputs, unusable crosswalk, `out` not a dataset folder)."""
+    `metadata`: a foi-metadata.csv to apply (default: the one in the input root, if any; see
+    foi_research.corpus). Raises BuildError (bad inputs, unusable crosswalk or metadata file,
+    `out` not a dataset folder)."""
     say = log or (lambda msg: None)
     out = Path(out)
     paths = [Path(p) for p in (inputs or DEFAULT_INPUTS)]
@@ -90,6 +93,21 @@ def build_dataset(
     reuse = len(paths) == 1 and _is_dataset(paths[0])
     if not reuse and any(_is_dataset(p) for p in paths):
         raise BuildError("a parsed dataset folder can only be given alone as input (it is read, not parsed)")
+    from foi_research import corpus
+
+    root = corpus.input_root(paths)
+    sidecar = None
+    if not reuse:
+        mpath = Path(metadata) if metadata else corpus.find_sidecar(paths, root)
+        if metadata and not mpath.is_file():
+            raise BuildError(f"metadata file not found: {mpath}; give a CSV in the format of foi_research/corpus.py (README: bring your own reports)")
+        if mpath is not None:
+            try:
+                sidecar = corpus.load_sidecar(mpath, root)
+            except corpus.MetadataError as e:
+                raise BuildError(str(e)) from None
+    elif metadata:
+        raise BuildError("--metadata applies when documents are parsed; this input is an already parsed dataset")
 
     created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     try:
@@ -110,10 +128,11 @@ def build_dataset(
             files = list(iter_files(paths))
             if not files:
                 raise BuildError(f"no report files in {', '.join(map(str, paths))}; give files or folders holding .txt, .html, .docx or .pdf reports")
-            say(f"parsing {len(files)} file(s)")
-            writer = DatasetWriter(staging, meta={"inputs": [str(p) for p in paths]}, stage=False)
+            say(f"parsing {len(files)} file(s)" + (f" with the metadata of {sidecar.path}" if sidecar else ""))
+            writer = DatasetWriter(staging, meta={"inputs": [str(p) for p in paths], "input_root": str(root)}, stage=False)
             try:
-                for parsed in parse_paths(files, workers=workers, progress=progress, backend="dask" if address else backend, address=address):
+                for parsed in parse_paths(files, workers=workers, progress=progress, backend="dask" if address else backend, address=address, root=root):
+                    corpus.apply_sidecar(parsed, sidecar)
                     writer.add(parsed)
                 parse_meta = writer.close()
             except BaseException:
@@ -123,18 +142,31 @@ def build_dataset(
         # read lazily: the panel reads what it needs, a chunk of reports at a time
         ds = scan_dataset(src)
 
-        # 2. the panel and the harmonise-stage quality rows
+        # 2. duplicate reports (one copy kept), the panel and the harmonise-stage quality rows
+        keep_of, dup_rows = corpus.find_duplicates(ds)
+        reports = ds["reports"].collect().with_columns(
+            pl.col("report_id").replace_strict(keep_of, default=None, return_dtype=pl.String).alias("duplicate_of")
+        )
+        # the columns of the current schema, also for a dataset written before some existed
+        reports = reports.select(
+            (pl.col(c).cast(t) if c in reports.columns else pl.lit(None, t).alias(c)) for c, t in schemas.polars_schema("reports").items()
+        )
+        if keep_of:
+            say(f"{len(keep_of)} duplicate report(s): one copy of each kept in the panel (reports.duplicate_of)")
+        panel_ds = dict(ds, reports=reports.lazy().filter(pl.col("duplicate_of").is_null()))
         say(f"building the panel (crosswalk {cw.name}, denominator {denominator})")
-        panel = metrics.build_panel(ds, cw, denominator, chunk_reports=PANEL_CHUNK)
+        panel = metrics.build_panel(panel_ds, cw, denominator, chunk_reports=PANEL_CHUNK)
         schemas.validate(PANEL, panel)
-        kept = ds["quality"].filter(~pl.col("check").is_in(metrics.HARMONISE_CHECKS)).collect()
-        added = metrics.quality_rows(ds, panel)
-        quality = pl.concat([kept, added.select(kept.columns)], how="vertical")
+        kept = ds["quality"].filter(~pl.col("check").is_in([*metrics.HARMONISE_CHECKS, *corpus.DUPLICATE_CHECKS])).collect()
+        added = metrics.quality_rows(panel_ds, panel)
+        quality = pl.concat([kept, schemas.frame("quality", dup_rows), added.select(kept.columns)], how="vertical")
         schemas.validate("quality", quality)
-        del ds
+        schemas.validate("reports", reports)
+        del ds, panel_ds
         for t in CONTRACT_TABLES:
-            if reuse and t != "quality":
+            if reuse and t not in ("quality", "reports"):
                 shutil.copyfile(src / f"{t}.parquet", staging / f"{t}.parquet")
+        reports.write_parquet(staging / "reports.parquet", compression="zstd")
         quality.write_parquet(staging / "quality.parquet", compression="zstd")
         panel.write_parquet(staging / f"{PANEL}.parquet", compression="zstd")
         frames: dict = scan_dataset(staging)
@@ -153,6 +185,7 @@ def build_dataset(
             "crosswalk_path": cw.path,
             "denominator": denominator,
             "inputs": [str(p) for p in paths],
+            "input_root": parse_meta.get("input_root") if reuse else str(root),
             "csv": csv,
             "stata": stata,
         }
@@ -171,6 +204,8 @@ def build_dataset(
             "status": parse_meta.get("status", {}),
             "sources": dict(sorted(panel.group_by("source").len().iter_rows())),
             "harmonise_findings": dict(sorted(added.group_by("check").len().iter_rows())),
+            "duplicates": len(keep_of),
+            "metadata": sidecar.summary() if sidecar else parse_meta.get("metadata"),
             **settings,
         }
         manifest["contents"] = contents(staging)
@@ -205,7 +240,8 @@ def register(app) -> None:
         crosswalk: Annotated[str, typer.Option(help=f"Crosswalk: {', '.join(metrics.crosswalk_names())}, or the path of a CSV of the same form")] = "default",
         denominator: Annotated[str, typer.Option(help="Denominator of the request rates: handled, received or new_plus_carried")] = "handled",
         csv: Annotated[bool, typer.Option("--csv", help="Also write csv/<table>.csv (UTF-8 with BOM, for Excel and R)")] = False,
-        stata: Annotated[bool, typer.Option("--stata", help="Also write stata/<table>.dta (Stata 14+, value labels 中文 / English)")] = False,
+        stata: Annotated[bool, typer.Option("--stata", help="Also write stata/<table>.dta (Stata 14+, value labels in label languages zh and en)")] = False,
+        metadata: Annotated[Optional[Path], typer.Option(help="A metadata CSV for the documents (default: foi-metadata.csv in the input folder); format in README")] = None,
         workers: Annotated[Optional[int], typer.Option(help="Processes to use for parsing (default: all cores for large inputs)")] = None,
         backend: Annotated[str, typer.Option(help="auto, serial, processes or dask")] = "auto",
         dask: Annotated[Optional[str], typer.Option(help="Address of a Dask scheduler (tcp://host:8786); implies --backend dask")] = None,
@@ -216,7 +252,7 @@ def register(app) -> None:
         try:
             manifest = build_dataset(
                 inputs, out, crosswalk=crosswalk, denominator=denominator, csv=csv, stata=stata,
-                workers=workers, backend=backend, address=dask, progress=not quiet, log=log,
+                workers=workers, backend=backend, address=dask, progress=not quiet, log=log, metadata=metadata,
             )
         except (BuildError, DatasetError) as e:
             err.print(f"[red]error:[/] {e}")
@@ -233,3 +269,5 @@ def register(app) -> None:
             err.print(t)
             src = ", ".join(f"{k} {v}" for k, v in manifest["sources"].items())
             err.print(f"panel rows by source of the counts: {src}; crosswalk {manifest['crosswalk']}, denominator {manifest['denominator']} ({manifest['seconds']:.1f} s)")
+        for prob in (manifest.get("metadata") or {}).get("problems", []):
+            err.print(f"[yellow]metadata not applied:[/] {prob}")

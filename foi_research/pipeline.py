@@ -88,15 +88,22 @@ def parse_paths(
     address: str | None = None,
     chunksize: int = 8,
     limits: Limits | None = None,
+    root: str | os.PathLike | None = None,
 ) -> Iterator[Parsed]:
     """Parse every file; yields one Parsed per file, in input order. By default all cores are
     used when there are enough files to pay for the processes; backend='dask' (or an `address`)
     runs on a Dask cluster (see executor.run_tasks). `limits`: the reader limits
-    (read/limits.py; default Limits())."""
+    (read/limits.py; default Limits()). source_file is each file's path relative to `root`
+    (default: corpus.input_root(paths), the folder given)."""
     from foi_research.executor import run_tasks
 
+    from foi_research.corpus import input_root, relative_name
+
+    paths = list(paths)
     files = list(iter_files(paths))
-    jobs = [(str(f), None) if limits is None else (str(f), None, limits) for f in files]
+    base = input_root(paths) if root is None else Path(root).absolute()
+    # source_file: relative to the input root (the folder given), recorded by the caller
+    jobs = [(str(f), relative_name(f, base)) if limits is None else (str(f), relative_name(f, base), limits) for f in files]
     yield from run_tasks(
         _parse_one, jobs, backend=backend, workers=workers, address=address, progress=progress, desc="parsing", unit="file", chunksize=chunksize
     )

@@ -396,6 +396,9 @@ def stata_frame(df: pl.DataFrame, table: str):
             import pandas as pd
 
             pdf[name] = pd.to_datetime(pdf[name])
+    for name in df.columns:
+        if df.schema[name] == pl.String and name not in value_labels and df[name].null_count() == df.height:
+            pdf[name] = pdf[name].astype(object).where(pdf[name].notna(), "")  # Stata has no all-missing string type: empty strings
     strl = [n for n in df.columns if df.schema[n] == pl.String and (df[n].str.len_bytes().max() or 0) > STATA_STR_MAX]
     return pdf, value_labels, variable_labels, strl
 

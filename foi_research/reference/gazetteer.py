@@ -233,7 +233,8 @@ def doubts(agency: str | None, place: Place, text: str = "") -> list[str]:
         i = agency.index(n)
         out.append(f"placed in {where} from '{n}' in the agency name '{agency}', but there '{agency[i:i + len(n) + 2]}' names a street or town, not the division")
     m = _CLAIMED_COUNTY.search(agency)
-    if m and m.group(1) not in g.names and not ZONE.search(m.group(1)) and not any(m.group(1).endswith(n) for n in g.names if len(n) >= 3 and n[-1] in "区县"):
+    head = agency[: m.end(1)] if m else ""
+    if m and not ZONE.search(m.group(1)) and not any(head[i:] in g.names for i in range(len(head) - 1)):
         out.append(f"the agency name '{agency}' claims a district or county '{m.group(1)}' that no division of the gazetteer is called (placed in {where})")
     if text and not any(n in text for n in own):
         seen: dict[str, int] = {}

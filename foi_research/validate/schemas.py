@@ -48,7 +48,7 @@ TABLES: dict[str, dict] = {
         "key": ["report_id"],
         "columns": [
             Col("report_id", S, False, "Identifier of the report: file name stem, ':' and the first line of the report in its file"),
-            Col("source_file", S, False, "Path of the file the report was read from"),
+            Col("source_file", S, False, "Path of the file the report was read from, relative to the input root (manifest.json input_root)"),
             Col("source_line", I, False, "First line of the report in its file (0 when the file could not be read)", ge=0),
             Col("agency", S, True, "Issuing agency as printed (whitespace removed, Traditional script converted)"),
             Col("year", I, True, "The year reported on", ge=1990, le=2100),
@@ -68,6 +68,9 @@ TABLES: dict[str, dict] = {
             Col("encoding", S, True, "Text encoding detected", contract=False),
             Col("script", S, True, "simplified or traditional", contract=False),
             Col("file_sha1", S, True, "SHA-1 of the source file, to find duplicate copies", contract=False),
+            Col("source_url", S, True, "Where the document was found (foi-metadata.csv beside the corpus)", contract=False),
+            Col("retrieved", D, True, "When the document was downloaded (foi-metadata.csv beside the corpus)", contract=False),
+            Col("duplicate_of", S, True, "report_id of the copy of the same report (same agency and year, or same file) kept in the panel; null for the copy kept and for reports found once", contract=False),
         ],
     },
     "requests": {
