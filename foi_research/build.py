@@ -194,6 +194,7 @@ def build_dataset(
         say("writing datapackage.json and codebook.md")
         export.write_datapackage(staging, tables, csv=csv, settings=settings, created=created_s)
         export.write_codebook(staging, cw, denominator, tables, quality=quality, rows=rows, settings=settings)
+        export.write_load_scripts(staging, tables)
         manifest = {
             "tool": "foi-research",
             "format": DATASET,

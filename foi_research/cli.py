@@ -96,6 +96,21 @@ def _root(
     """Turn China's open-government-information annual reports (政府信息公开工作年度报告) into validated research datasets."""
 
 
+def _version(value: bool) -> None:
+    if value:
+        from foi_research import __version__
+
+        print(f"foi-research {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit")] = False,
+) -> None:
+    """Turn China's open-government-information annual reports (政府信息公开工作年度报告) into validated research datasets."""
+
+
 def _summary(manifest: dict, out: Path, seconds: float) -> None:
     from rich.table import Table
 
@@ -202,9 +217,13 @@ def all_cmd(
     """The main job: build the dataset (parse, panel, datapackage, codebook, CSV, Stata), then run every study in params/."""
     from foi_research.build import BuildError, build_dataset
     from foi_research.validate.dataset import DatasetError
-    from foi_research.present.studies import batch, default_out_dir, project_path, study_files
+    from foi_research.present.studies import batch, default_out_dir, project_path, project_root, study_files, studies_for
 
     root_inputs = [project_path(p) for p in (inputs or [Path("data/corpus")])]
+    # the bundled studies name regions of the bundled corpus: on a researcher's own reports only
+    # the studies that are not marked `scope: bundled` run
+    bundled_corpus = (project_root() / "data" / "corpus").resolve()
+    bundled = all(p.resolve() == bundled_corpus or bundled_corpus in p.resolve().parents for p in root_inputs)
     out, pdir = project_path(out), project_path(params)
     if not pdir.is_dir() or not study_files(pdir):
         err.print(f"[red]error:[/] no .yaml parameter files in {pdir}; give --params FOLDER (one file per study, see params/)")
@@ -219,8 +238,14 @@ def all_cmd(
         err.print(f"[red]error:[/] {e}")
         raise typer.Exit(2)
     _summary(manifest, out, time.perf_counter() - t0)
-    err.print(f"[bold]2/2[/] running the studies of {pdir} on that dataset")
-    summary = batch(pdir, studies_out, workers=jobs, dataset=str(out), progress=not quiet)
+    for prob in (manifest.get("metadata") or {}).get("problems", []):
+        err.print(f"[yellow]metadata not applied:[/] {prob}")
+    todo, skipped = studies_for(pdir, bundled)
+    if skipped:
+        err.print(f"[dim]  not your corpus's regions, left out: {', '.join(p.stem for p in skipped)} (scope: bundled); "
+                  "run a study on yours with foi-research run NOTEBOOK -p region=... or batch NOTEBOOK --each county[/]")
+    err.print(f"[bold]2/2[/] running {len(todo)} stud{'y' if len(todo) == 1 else 'ies'} of {pdir} on that dataset")
+    summary = batch(todo, studies_out, workers=jobs, dataset=str(out), progress=not quiet)
     from rich.console import Console
 
     Console(stderr=True, width=max(120, err.width)).print(summary.table())

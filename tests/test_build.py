@@ -32,7 +32,7 @@ def test_cli_build_writes_the_dataset(tmp_path):
     )
     assert r.returncode == 0, r.stderr
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted([f"{t}.parquet" for t in ("reports", "requests", "appeals", "proactive", "legacy", "quality", "panel")] + ["datapackage.json", "codebook.md", "manifest.json", "csv"])
+    assert names == sorted([f"{t}.parquet" for t in ("reports", "requests", "appeals", "proactive", "legacy", "quality", "panel")] + ["datapackage.json", "codebook.md", "manifest.json", "csv", "load.R", "load.do"])
     ds = read_dataset(out)  # a build output is a dataset the other stages can read
     panel = metrics.read_panel(out)
     assert panel.height == ds["reports"].height == 20

@@ -4,6 +4,7 @@ corpus."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import polars as pl
@@ -115,13 +116,13 @@ def test_stata_files_have_value_labels_and_round_trip(built):
     df = pd.read_stata(built / "stata" / "panel.dta")  # categoricals from the value labels
     assert len(df) == panel.height and list(df.columns) == panel.columns
     kinds = codes.V("agency_kinds")
-    assert "人民政府办公室（厅） / Government office" in set(df["agency_kind"].dropna())
+    assert "人民政府办公室（厅）" in set(df["agency_kind"].dropna())  # zh, the current label language
     spec = {c.name: c for c in schemas.columns("panel")}
     for col in ("agency_kind", "template", "status", "source", "era", "admin_level", "denominator"):
         voc = codes.V(spec[col].vocab)
         assert df[col].notna().sum() == panel[col].drop_nulls().len() > 0
         for a, b in zip(df[col], panel[col].to_list()):
-            assert (pd.isna(a) and b is None) or a == voc[b].label, (col, a, b)
+            assert (pd.isna(a) and b is None) or a == voc[b].zh, (col, a, b)
     for col in ("received", "handled", "disclosed_full", "withheld"):
         for a, b in zip(df[col], panel[col].to_list()):
             assert (pd.isna(a) and b is None) or a == b, (col, a, b)
@@ -132,7 +133,9 @@ def test_stata_files_have_value_labels_and_round_trip(built):
         labels = rd.value_labels()
         var = rd.variable_labels()
         assert rd.data_label.startswith("Panel")
-    assert labels["agency_kind"] == {i: c.label for i, c in enumerate(kinds, start=1)}
+    assert labels["agency_kind"] == {i: c.zh for i, c in enumerate(kinds, start=1)}
+    assert labels["agency_kind_en"] == {i: c.en for i, c in enumerate(kinds, start=1)}
+    assert not any(" / " in v for v in labels["agency_kind"].values())  # one language per label
     assert all(0 < len(v) <= 80 for v in var.values())
     assert var["received"].startswith("New requests received")
 
@@ -150,3 +153,79 @@ def test_stata_rejects_codes_outside_the_code_list():
     df = schemas.frame("appeals", [{"report_id": "x", "proceeding": "appeal", "outcome": "total", "value": 1, "raw": "1", "line": 1}])
     with pytest.raises(ValueError, match="outside the code list proceedings"):
         export.stata_frame(df, "appeals")
+
+
+def _characteristics(path) -> dict[tuple[str, str], str]:
+    """The characteristics of a format-118 .dta file: (variable, name) -> contents."""
+    import struct
+
+    raw = path.read_bytes()
+    order = "<" if b"<byteorder>LSF</byteorder>" in raw[:200] else ">"
+    start = raw.index(b"<characteristics>") + len(b"<characteristics>")
+    end = raw.index(b"</characteristics>", start)
+    out, i = {}, start
+    while i < end:
+        assert raw[i : i + 4] == b"<ch>"
+        (n,) = struct.unpack(order + "I", raw[i + 4 : i + 8])
+        body = raw[i + 8 : i + 8 + n]
+        var, name = (body[k : k + 129].split(b"\x00")[0].decode() for k in (0, 129))
+        out[(var, name)] = body[258:].rstrip(b"\x00").decode("utf-8")
+        i += 8 + n
+        assert raw[i : i + 5] == b"</ch>"
+        i += 5
+    return out
+
+
+def test_stata_label_languages_zh_and_en(built):
+    """Stata's label languages: zh current, en with its own value label sets (<column>_en) and
+    variable labels, declared in the characteristics `label language` reads."""
+    ch = _characteristics(built / "stata" / "panel.dta")
+    assert ch[("_dta", "_lang_list")] == "zh en" and ch[("_dta", "_lang_c")] == "zh"
+    assert ch[("agency_kind", "_lang_l_en")] == "agency_kind_en"
+    assert ch[("received", "_lang_v_en")].startswith("New requests received")
+    with pd.io.stata.StataReader(built / "stata" / "requests.dta") as rd:
+        labels = rd.value_labels()
+    assert labels["applicant"][1] == "自然人" and labels["applicant_en"][1] == "Natural persons"
+    do = (built / "load.do").read_text(encoding="utf-8")
+    assert "label language en" in do.replace("`lang'", "en") and 'use "stata/panel.dta"' in do
+
+
+def test_frictionless_validate_passes_on_the_dataset_as_shipped(built):
+    """The standard validator, run as a user runs it, on every resource (parquet and CSV)."""
+    import shutil
+    import subprocess
+    import sys
+
+    exe = shutil.which("frictionless", path=str(Path(sys.executable).parent)) or shutil.which("frictionless")
+    assert exe, "the frictionless command is not installed"
+    r = subprocess.run([exe, "validate", "--json", "datapackage.json"], cwd=built, capture_output=True, text=True, timeout=600)
+    report = json.loads(r.stdout)
+    bad = [(t["name"], [e["note"] for e in t["errors"]][:3]) for t in report["tasks"] if not t["valid"]]
+    assert r.returncode == 0 and report["valid"], bad
+    assert sorted(t["name"] for t in report["tasks"]) == sorted(TABLES + [f"{t}-csv" for t in TABLES])
+    rows = {t["name"]: t["stats"]["rows"] for t in report["tasks"]}
+    for t in TABLES:
+        assert rows[t] == rows[f"{t}-csv"] == pl.read_parquet(built / f"{t}.parquet").height
+
+
+def test_read_dataset_has_the_panel_and_a_pandas_option(built):
+    from foi_research.validate.dataset import read_dataset
+
+    ds = read_dataset(built)
+    assert list(ds) == TABLES and ds["panel"].equals(pl.read_parquet(built / "panel.parquet"))
+    assert "panel" not in read_dataset(built, panel=False)
+    pdf = read_dataset(built, pandas=True)
+    assert isinstance(pdf["panel"], pd.DataFrame) and len(pdf["panel"]) == ds["panel"].height
+    assert str(pdf["panel"]["received"].dtype) == "Int64" and pdf["panel"]["received"].isna().sum() == ds["panel"]["received"].null_count()
+    assert str(pdf["reports"]["published"].dtype).startswith("datetime64")
+
+
+def test_load_scripts_for_r_and_stata(built):
+    r = (built / "load.R").read_text(encoding="utf-8")
+    for t in TABLES:
+        assert f"  {t} = \"" in r  # a readr column spec per table, generated from the schemas
+    assert 'ds$requests$applicant <- factor(ds$requests$applicant, levels = c("natural_person", "commercial"' in r
+    spec = dict(line.strip().split(" = ") for line in r.split("col_types <- list(")[1].split(")")[0].strip().splitlines())
+    assert spec["panel"].strip('",') == "".join({"string": "c", "integer": "i", "number": "d", "boolean": "l", "date": "D"}[f["type"]] for f in _descriptor(built)["resources"][6]["schema"]["fields"])
+    book = (built / "codebook.md").read_text(encoding="utf-8")
+    assert "## Loading the data" in book and "```stata" in book and "```r" in book

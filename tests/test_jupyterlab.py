@@ -114,21 +114,40 @@ def lab_server(tmp_path):
         log.close()
 
 
-def test_lab_runs_a_notebook_through_the_server_api(lab_server):
+def test_lab_runs_a_stored_notebook_and_never_overwrites_it(lab_server):
+    """A stored notebook opened through the lab server and run cell by cell (interactive, offline
+    charts) is served read-only; the save JupyterLab's autosave would make is refused with a
+    note, and the stored file is byte for byte what it was (nbval stays green). Work copies in
+    work/ save normally."""
     base, headers = lab_server["base"], lab_server["headers"]
+    stored = ROOT / "notebooks" / "region_profile.ipynb"
+    before = stored.read_bytes()
     assert requests.get(f"{base}/lab", headers=headers, timeout=30).status_code == 200  # the Lab frontend is served
     tree = requests.get(f"{base}/api/contents/notebooks", headers=headers, timeout=30).json()
-    assert "region_profile.ipynb" in {c["name"] for c in tree["content"]}  # rooted at the project
+    listed = {c["name"]: c for c in tree["content"]}
+    assert "region_profile.ipynb" in listed and listed["region_profile.ipynb"]["writable"] is False  # rooted at the project
     specs = requests.get(f"{base}/api/kernelspecs", headers=headers, timeout=30).json()
     assert specs["default"] == "python3"
 
-    kernel = requests.post(f"{base}/api/kernels", headers=headers, json={"name": "python3"}, timeout=60).json()
+    # open the stored notebook as JupyterLab does: its model, then a session (kernel) on its path
+    model = requests.get(f"{base}/api/contents/notebooks/region_profile.ipynb", headers=headers, timeout=30).json()
+    assert model["writable"] is False and model["type"] == "notebook"
+    session = requests.post(
+        f"{base}/api/sessions", headers=headers, json={"path": "notebooks/region_profile.ipynb", "type": "notebook", "name": "region_profile.ipynb", "kernel": {"name": "python3"}}, timeout=60
+    ).json()
+    kernel = session["kernel"]
     ws = websocket.create_connection(
         f"ws://127.0.0.1:{lab_server['port']}/api/kernels/{kernel['id']}/channels?token={lab_server['token']}", timeout=60
     )
+    cells = [c for c in model["content"]["cells"] if c["cell_type"] == "code"]
+    chart = None
     try:
-        r = _execute(ws, _notebook_code("region_profile"))
-        assert r["status"] == "ok", r["error"]
+        for i, cell in enumerate(cells):  # Run All
+            r = _execute(ws, cell["source"])
+            assert r["status"] == "ok", f"cell {i}: {r['error']}"
+            cell["outputs"] = [{"output_type": "display_data", "data": d, "metadata": {}} for d in r["data"]]
+            if chart is None and "out.save(" in cell["source"]:
+                chart = r
         check = _execute(
             ws,
             "import json, sys\n"
@@ -137,16 +156,27 @@ def test_lab_runs_a_notebook_through_the_server_api(lab_server):
         )
         assert check["status"] == "ok", check["error"]
         got = json.loads(check["stdout"].strip().splitlines()[-1])
-        chart = _execute(ws, "viz.requests_per_agency_year(analysis.requests_per_agency_year(panel))")
-        assert chart["status"] == "ok", chart["error"]
-        requests.delete(f"{base}/api/kernels/{kernel['id']}", headers=headers, timeout=30)
     finally:
         ws.close()
+        requests.delete(f"{base}/api/sessions/{session['id']}", headers=headers, timeout=30)
 
     # the kernel is this environment's Python, with the charts interactive and offline
     assert os.path.realpath(got["prefix"]) == os.path.realpath(sys.prefix)
     assert got["renderer"] == "jupyter (offline)"
     assert any("application/vnd.jupyter.widget-view+json" in d for d in chart["data"])
+    # the save autosave would make (the run's widget outputs) is refused, with the note
+    put = requests.put(f"{base}/api/contents/notebooks/region_profile.ipynb", headers=headers, json={"type": "notebook", "format": "json", "content": model["content"]}, timeout=60)
+    assert put.status_code == 403 and "work/region_profile.ipynb" in put.json()["message"]
+    assert requests.patch(f"{base}/api/contents/notebooks/region_profile.ipynb", headers=headers, json={"path": "notebooks/x.ipynb"}, timeout=30).status_code == 403
+    assert requests.delete(f"{base}/api/contents/notebooks/region_profile.ipynb", headers=headers, timeout=30).status_code == 403
+    assert stored.read_bytes() == before, "the stored notebook was rewritten by the lab session"
+    # the work copy made by `foi-research lab` is an ordinary notebook: it saves
+    work = requests.get(f"{base}/api/contents/work/region_profile.ipynb", headers=headers, timeout=30).json()
+    assert work["writable"] is True
+    scratch = f"work/_test_{uuid.uuid4().hex[:8]}.ipynb"
+    saved = requests.put(f"{base}/api/contents/{scratch}", headers=headers, json={"type": "notebook", "format": "json", "content": model["content"]}, timeout=60)
+    assert saved.status_code in (200, 201), saved.text
+    requests.delete(f"{base}/api/contents/{scratch}", headers=headers, timeout=30)
     # and the notebook's code computed what the package computes here
     from foi_research.present import analysis, studies
 

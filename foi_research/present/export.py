@@ -18,9 +18,11 @@ rationales) and `metrics.RULES` (how counts are chosen, nulls, the overlap rule,
   (readr, data.table) and pandas read the BOM transparently. Empty cell = null; dates ISO
   (YYYY-MM-DD); booleans true/false.
 - Stata (stata/<table>.dta): format 118 (Stata 14+, Unicode). Coded string columns become
-  labelled integers (value labels "中文 / English", numbered in code-list order from 1), boolean
-  columns 0/1, dates Stata dates; variable labels are the column descriptions cut to 80
-  characters; strings over 2045 bytes are stored as strL.
+  labelled integers numbered in code-list order from 1, with value labels in two label languages:
+  zh (current: 自然人) and en (`label language en`: Natural persons; the label sets <column>_en);
+  boolean columns 0/1, dates Stata dates; variable labels are the column descriptions cut to 80
+  characters; strings over 2045 bytes are stored as strL. load.do and load.R beside the tables
+  show how to read them.
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ from foi_research.reference import codes
 from foi_research.validate.schemas import TABLES, Col, columns
 
 PARQUET_MEDIATYPE = "application/vnd.apache.parquet"
+PARQUET_MISSING = ["", "nan"]
 CSV_ENCODING = "utf-8-sig"
 STATA_VERSION = 118
 STATA_LABEL_MAX = 80
@@ -128,11 +131,14 @@ def datapackage(root: Path, tables: list[str], csv: bool = False, settings: dict
             "description": spec["description"],
             "format": "parquet",
             "mediatype": PARQUET_MEDIATYPE,
-            "schema": table_schema(t),
+            # frictionless reads parquet through pandas, where a null integer becomes NaN: "nan" is
+            # listed as a missing value so that the standard validator accepts the files as shipped
+            "schema": table_schema(t, missing_values=PARQUET_MISSING),
         }
         if p.exists():
-            r["bytes"] = p.stat().st_size
-            r["hash"] = f"sha256:{_sha256(p)}"
+            # not `bytes`/`hash`: frictionless cannot count the bytes of a parquet source and
+            # fails them; the size and checksum are kept under this package's own key
+            r["foi_research"] = {"bytes": p.stat().st_size, "sha256": _sha256(p)}
         resources.append(r)
     if csv:
         for t in tables:
@@ -237,7 +243,8 @@ def codebook(
     out += [
         "Files: `<table>.parquet` (all tables), `datapackage.json` (Frictionless Data Package describing every field), "
         "this codebook; with `--csv` also `csv/<table>.csv` (UTF-8 with BOM, empty cell = null), with `--stata` also "
-        f"`stata/<table>.dta` (Stata {STATA_VERSION} format, coded columns as labelled integers \"中文 / English\").",
+        f"`stata/<table>.dta` (Stata {STATA_VERSION} format, coded columns as labelled integers with label languages zh and en: `label language en`). "
+        "`load.R` and `load.do` read the tables in R and Stata (see *Loading the data* below).",
         "",
     ]
 
@@ -326,6 +333,24 @@ def codebook(
             [[c.name, _type(c), c.unit or "", "yes" if not c.nullable else "", f"[{c.vocab}](#codes-{c.vocab})" if c.vocab else "", c.description] for c in spec["columns"]],
         )
 
+    # --- loading
+    out += [
+        "## Loading the data",
+        "",
+        "Python: `foi_research.validate.dataset.read_dataset(folder)` (polars; `pandas=True` for pandas), or any parquet reader. "
+        "R: `source(\"load.R\")` in this folder (below). Stata: `do load.do` in this folder (below). "
+        "Frictionless: `frictionless validate datapackage.json` checks every file against its schema.",
+        "",
+        "```r",
+        r_script(tables).rstrip(),
+        "```",
+        "",
+        "```stata",
+        stata_script(tables).rstrip(),
+        "```",
+        "",
+    ]
+
     # --- code lists
     out += ["## Code lists", ""]
     for v in vocabularies_used(tables):
@@ -362,11 +387,16 @@ def _cut(s: str, n: int) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
+STATA_LANGUAGES = ("zh", "en")  # label languages: zh current, `label language en` switches
+
+
 def stata_frame(df: pl.DataFrame, table: str):
-    """(pandas frame, value_labels, variable_labels, strL columns) ready for DataFrame.to_stata:
-    coded columns as integers 1..n in code-list order, booleans 0/1."""
+    """(pandas frame, value_labels, variable_labels, strL columns, English value labels) ready for
+    a .dta file: coded columns as integers 1..n in code-list order with value labels in Chinese
+    (the current label language) and in English (label sets named <column>_en), booleans 0/1."""
     specs = {c.name: c for c in columns(table)} if table in TABLES else {}
     value_labels: dict[str, dict[int, str]] = {}
+    value_labels_en: dict[str, dict[int, str]] = {}
     variable_labels: dict[str, str] = {}
     exprs = []
     for name in df.columns:
@@ -381,7 +411,8 @@ def stata_frame(df: pl.DataFrame, table: str):
             if bad:
                 raise ValueError(f"{table}.{name} holds values outside the code list {col.vocab}: {bad[:5]}")
             exprs.append(s.replace_strict(mapping, default=None, return_dtype=pl.Int32).alias(name))
-            value_labels[name] = {i: c.label for i, c in enumerate(voc.items, start=1)}
+            value_labels[name] = {i: c.zh for i, c in enumerate(voc.items, start=1)}
+            value_labels_en[name] = {i: c.en for i, c in enumerate(voc.items, start=1)}
         elif df.schema[name] == pl.Boolean:
             exprs.append(s.cast(pl.Int8))
         else:
@@ -400,7 +431,43 @@ def stata_frame(df: pl.DataFrame, table: str):
         if df.schema[name] == pl.String and name not in value_labels and df[name].null_count() == df.height:
             pdf[name] = pdf[name].astype(object).where(pdf[name].notna(), "")  # Stata has no all-missing string type: empty strings
     strl = [n for n in df.columns if df.schema[n] == pl.String and (df[n].str.len_bytes().max() or 0) > STATA_STR_MAX]
-    return pdf, value_labels, variable_labels, strl
+    return pdf, value_labels, variable_labels, strl, value_labels_en
+
+
+def _en_label_name(col: str) -> str:
+    return f"{col[: STATA_NAME_MAX - 3]}_en"
+
+
+def _stata_writer_class():
+    """pandas' format-118 writer, with the English value label sets and the characteristics of
+    Stata's label languages (as `label language` stores them: _dta[_lang_list], _dta[_lang_c],
+    <var>[_lang_l_<lang>] naming the value label of <var> in <lang>, <var>[_lang_v_<lang>] its
+    variable label)."""
+    import struct
+    from io import BytesIO
+
+    from pandas.io.stata import StataNonCatValueLabel, StataWriterUTF8, _pad_bytes_new
+
+    class LabelLanguageWriter(StataWriterUTF8):
+        def __init__(self, *a, extra_value_labels=None, characteristics=(), **k):
+            self._extra_value_labels = extra_value_labels or {}
+            self._characteristics = list(characteristics)
+            super().__init__(*a, **k)
+
+        def _write_value_labels(self) -> None:
+            for name, labels in self._extra_value_labels.items():
+                self._value_labels.append(StataNonCatValueLabel(name, labels, self._encoding))
+            super()._write_value_labels()
+
+        def _write_characteristics(self) -> None:
+            self._update_map("characteristics")
+            bio = BytesIO()
+            for var, charname, contents in self._characteristics:
+                body = _pad_bytes_new(var.encode("utf-8"), 129) + _pad_bytes_new(charname.encode("utf-8"), 129) + contents.encode("utf-8") + b"\x00"
+                bio.write(self._tag(struct.pack(self._byteorder + "I", len(body)) + body, "ch"))
+            self._write_bytes(self._tag(bio.getvalue(), "characteristics"))
+
+    return LabelLanguageWriter
 
 
 def write_stata(frames: "dict[str, pl.DataFrame | pl.LazyFrame]", folder: Path, time_stamp: dt.datetime | None = None) -> list[Path]:
@@ -409,12 +476,20 @@ def write_stata(frames: "dict[str, pl.DataFrame | pl.LazyFrame]", folder: Path, 
     out = []
     for t, df in frames.items():
         df = df.collect() if isinstance(df, pl.LazyFrame) else df  # one table at a time
-        pdf, vl, var, strl = stata_frame(df, t)
+        pdf, vl, var, strl, vl_en = stata_frame(df, t)
         dates = {n: "td" for n in df.columns if df.schema[n] == pl.Date}
         p = folder / f"{t}.dta"
         title = TABLES[t]["title"] if t in TABLES else t
-        pdf.to_stata(
+        extra = {_en_label_name(c): labels for c, labels in vl_en.items()}
+        chars = [("_dta", "_lang_list", " ".join(STATA_LANGUAGES)), ("_dta", "_lang_c", STATA_LANGUAGES[0])]
+        for c in df.columns:
+            if c in vl_en:
+                chars.append((c, "_lang_l_en", _en_label_name(c)))
+            if c in var:
+                chars.append((c, "_lang_v_en", var[c]))
+        writer = _stata_writer_class()(
             p,
+            pdf,
             write_index=False,
             version=STATA_VERSION,
             value_labels=vl or None,
@@ -423,6 +498,106 @@ def write_stata(frames: "dict[str, pl.DataFrame | pl.LazyFrame]", folder: Path, 
             convert_dates=dates or None,
             data_label=_cut(title, STATA_LABEL_MAX),
             time_stamp=time_stamp,
+            extra_value_labels=extra,
+            characteristics=chars,
         )
+        writer.write_file()
         out.append(p)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading scripts for R and Stata (written beside the tables, shown in the codebook)
+
+_R_TYPES = {"string": "c", "integer": "i", "number": "d", "boolean": "l", "date": "D"}
+
+
+def r_script(tables: list[str]) -> str:
+    """load.R: every table as a data frame in the list `ds`, from parquet (package arrow) or
+    else from the CSV copies (package readr), coded columns as factors in code-list order."""
+    out = [
+        "# Load the foi-research dataset in R. Run it from the dataset folder, e.g.",
+        '#   setwd("outputs/dataset"); source("load.R")',
+        "# Parquet needs the arrow package and keeps every type; without it the CSV copies in csv/",
+        "# (foi-research build --csv) are read with readr, typed by the column specs below.",
+        "# Codes and their labels (中文 / English) are in codebook.md.",
+        "",
+        f"tables <- c({', '.join(repr(t).replace(chr(39), chr(34)) for t in tables)})",
+        "col_types <- list(",
+    ]
+    specs = []
+    for t in tables:
+        spec = "".join(_R_TYPES.get(_type(c), "c") for c in columns(t))
+        specs.append(f'  {t} = "{spec}"')
+    out.append(",\n".join(specs))
+    out += [
+        ")",
+        "read_table <- function(t) {",
+        '  if (requireNamespace("arrow", quietly = TRUE) && file.exists(paste0(t, ".parquet"))) {',
+        '    as.data.frame(arrow::read_parquet(paste0(t, ".parquet")))',
+        "  } else {",
+        '    as.data.frame(readr::read_csv(file.path("csv", paste0(t, ".csv")), col_types = col_types[[t]], na = "",',
+        '                                  locale = readr::locale(encoding = "UTF-8")))',
+        "  }",
+        "}",
+        "ds <- setNames(lapply(tables, read_table), tables)",
+        "",
+        "# coded columns as factors, levels in code-list order",
+    ]
+    for t in tables:
+        for c in columns(t):
+            if c.vocab:
+                levels = ", ".join(f'"{x}"' for x in codes.V(c.vocab).codes)
+                out.append(f"ds${t}${c.name} <- factor(ds${t}${c.name}, levels = c({levels}))")
+    out += ["", "str(ds$panel)", ""]
+    return "\n".join(out)
+
+
+def stata_script(tables: list[str]) -> str:
+    """load.do: open a table, switch between the label languages zh and en."""
+    out = [
+        "* Load the foi-research dataset in Stata 14 or later. Run it from the dataset folder, e.g.",
+        '*   cd "outputs/dataset"',
+        "*   do load.do",
+        "* Every table is stata/<table>.dta; coded columns are labelled integers with two label",
+        "* languages, zh (current) and en. The tables join on report_id (reports: one row per report).",
+        "",
+        "capture program drop foi_language",
+        "program define foi_language",
+        "    * foi_language en | zh: the value and variable labels in English or Chinese",
+        "    args lang",
+        "    capture label language `lang'",
+        "    if _rc {",
+        "        * a file that lost its label languages: rebuild them from the <variable>_en label sets",
+        "        quietly label language",
+        '        if "`r(language)\'" != "zh" label language zh, rename',
+        "        label language en, new",
+        "        foreach v of varlist _all {",
+        "            capture label list `v'_en",
+        "            if !_rc label values `v' `v'_en",
+        "        }",
+        "        label language `lang'",
+        "    }",
+        "end",
+        "",
+        'use "stata/panel.dta", clear',
+        "label language      // the languages of the file: zh, en",
+        "foi_language en",
+        "describe",
+        "tabulate agency_kind",
+        "",
+        "* another table, joined to the reports it belongs to:",
+        '* use "stata/requests.dta", clear',
+        '* merge m:1 report_id using "stata/reports.dta", keep(match) nogenerate',
+        "",
+        f"* tables: {', '.join(tables)}",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def write_load_scripts(root: Path, tables: list[str]) -> list[Path]:
+    paths = [root / "load.R", root / "load.do"]
+    paths[0].write_text(r_script(tables), encoding="utf-8")
+    paths[1].write_text(stata_script(tables), encoding="utf-8")
+    return paths

@@ -45,7 +45,8 @@ import yaml
 
 from foi_research.atomic import STUDY, Staging, contents
 
-STUDY_KEYS = {"notebook", "title", "description", "parameters"}
+STUDY_KEYS = {"notebook", "title", "description", "parameters", "scope"}
+SCOPES = ("any", "bundled")  # scope: bundled = a study of the bundled corpus's regions (foi-research all)
 RESERVED_PARAMETERS = ("output_dir", "dataset")  # injected by the runner
 FAILED_DIR = "_failed"
 DEFAULT_KERNEL = "python3"
@@ -111,6 +112,7 @@ class Study:
     notebook: Path
     parameters: dict
     title: str | None = None
+    scope: str = "any"
 
 
 PARAMS_MAX_BYTES = 1 << 20  # a parameter file is a few lines; anything bigger is not one
@@ -188,7 +190,10 @@ def load_study(params_file: str | os.PathLike) -> Study:
         raise StudyError(f"{path}: notebook {data['notebook']} not found in {notebooks_dir()}")
     if nb.suffix != ".ipynb" or not nb.is_file():
         raise StudyError(f"{path}: notebook {data['notebook']} is not a .ipynb file")
-    return Study(name=name, params_file=path, notebook=nb, parameters=params, title=data.get("title"))
+    scope = data.get("scope") or "any"
+    if scope not in SCOPES:
+        raise StudyError(f"{path}: scope must be one of {', '.join(SCOPES)} (bundled: only for the bundled corpus), not {scope!r}")
+    return Study(name=name, params_file=path, notebook=nb, parameters=params, title=data.get("title"), scope=scope)
 
 
 @dataclass
@@ -225,6 +230,364 @@ def study_files(params_dir: str | os.PathLike) -> list[Path]:
     if d.is_file():
         return [d]
     return sorted(p for p in d.iterdir() if p.suffix in (".yaml", ".yml") and not p.name.startswith((".", "_")))
+
+
+def find_notebook(target: str | os.PathLike) -> Path | None:
+    """A notebook named by a path (x.ipynb) or by its name in notebooks/ (region_profile,
+    region_profile.ipynb); None when `target` names none (then it is a parameter file)."""
+    t = Path(target)
+    if t.suffix == ".ipynb":
+        for c in (t, notebooks_dir() / t.name):
+            if c.is_file():
+                return c.resolve()
+        raise StudyError(f"notebook {target} not found (notebooks: {', '.join(p.stem for p in sorted(notebooks_dir().glob('*.ipynb')))})")
+    if t.suffix in (".yaml", ".yml") or t.exists():
+        return None
+    c = notebooks_dir() / f"{t.name}.ipynb"
+    if c.is_file():
+        return c
+    raise StudyError(
+        f"{target}: neither a parameter file nor a notebook; give params/<study>.yaml or one of "
+        f"{', '.join(p.stem for p in sorted(notebooks_dir().glob('*.ipynb')))}"
+    )
+
+
+def parse_overrides(items: Iterable[str]) -> dict:
+    """-p key=value pairs; each value is read as YAML (years=[2019,2023], min_denominator=5,
+    region=临淄区)."""
+    out: dict = {}
+    for it in items or ():
+        key, sep, value = str(it).partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise StudyError(f"-p {it!r}: write -p name=value, e.g. -p region=临淄区 or -p years=[2019,2023]")
+        try:
+            out[key] = yaml.safe_load(value) if value.strip() else ""
+        except yaml.YAMLError:
+            out[key] = value
+    return out
+
+
+def study_from(target: str | os.PathLike, overrides: dict | None = None, name: str | None = None, title: str | None = None) -> Study:
+    """The study a command names: a parameter file, or a notebook (run with its defaults), with
+    parameters overridden by `overrides` (-p key=value)."""
+    nb = find_notebook(target)
+    if nb is None:
+        st = load_study(target)
+        st.parameters = {**st.parameters, **(overrides or {})}
+    else:
+        st = Study(name=nb.stem, params_file=None, notebook=nb, parameters=dict(overrides or {}))
+    if name:
+        if not re.fullmatch(r"[^\W_][\w.\-]{0,99}", name):
+            raise StudyError(f"--name {name!r}: use letters, digits, '_', '-' or '.' (it names the output folder)")
+        st.name = name
+    if title:
+        st.title = title
+    return st
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameters: checked before a kernel starts
+
+
+def _kind(v) -> str:
+    if isinstance(v, bool):
+        return "true/false"
+    if isinstance(v, int):
+        return "whole number"
+    if isinstance(v, float):
+        return "number"
+    if isinstance(v, str):
+        return "text"
+    if isinstance(v, (list, tuple)):
+        return "list"
+    if isinstance(v, dict):
+        return "mapping"
+    return "nothing" if v is None else type(v).__name__
+
+
+_A = {"true/false": "true or false", "whole number": "a whole number", "number": "a number", "list": "a list", "mapping": "a mapping"}
+
+
+def _literal(v) -> str:
+    """A value as it is written in a parameter file (JSON is valid YAML)."""
+    return json.dumps(v, ensure_ascii=False)
+
+
+def _fits(value, default) -> bool:
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, str):
+        return isinstance(value, str)
+    if isinstance(default, (list, tuple)):
+        if not isinstance(value, (list, tuple)):
+            return False
+        kinds = {_kind(x) for x in default}
+        return not kinds or all(_kind(x) in kinds or (kinds == {"number"} and _kind(x) == "whole number") for x in value)
+    return True
+
+
+def _coerce(value, default):
+    """Values YAML reads as numbers where the notebook wants text: region: 370305."""
+    if isinstance(default, str) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def _years_problem(key: str, v, data_years: tuple[int, int] | None) -> str | None:
+    ok = isinstance(v, (list, tuple)) and len(v) == 2 and all(isinstance(y, int) and not isinstance(y, bool) for y in v)
+    if not ok:
+        example = f"[{v}, {v}]" if isinstance(v, int) and not isinstance(v, bool) else "[2019, 2023]"
+        return f"{_literal(v)} is not a pair of years: write the first and last year reported on, e.g. {key}: {example}"
+    lo, hi = v
+    if not (1990 <= lo <= 2100 and 1990 <= hi <= 2100):
+        return f"{_literal(v)}: years between 1990 and 2100, e.g. {key}: [2019, 2023]"
+    if lo > hi:
+        return f"{_literal(v)}: the first year comes first, {key}: [{hi}, {lo}]"
+    if data_years and (hi < data_years[0] or lo > data_years[1]):
+        return f"{_literal(v)}: the data holds reports for {data_years[0]}–{data_years[1]} only"
+    return None
+
+
+def _region_problem(key: str, v, regions) -> str | None:
+    from foi_research.present.analysis import AnalysisError, resolve_region
+
+    if not v:
+        return None
+    try:
+        d = resolve_region(v)
+    except AnalysisError as e:
+        return str(e)
+    if regions is not None:
+        codes = set(regions["code"].to_list())
+        inside = any(d.contains(c) or (d.level == "zone" and c == d.code) for c in codes)
+        if d.level == "zone":
+            inside = d.name in set(regions.filter(regions["level"] == "zone")["path"].str.split("/").list.last().to_list())
+        if not inside:
+            sample = ", ".join(f"{r['label']} ({r['code']})" for r in regions.filter(regions["level"].is_in(["city", "county"])).head(12).iter_rows(named=True))
+            return f"no report of {d.describe()} is in the data; regions with reports include {sample} (foi-research regions DATASET lists them all)"
+    return None
+
+
+def _choice(options_fn, what: str):
+    def check(key, v, _ctx):
+        opts = list(options_fn())
+        vals = v if isinstance(v, (list, tuple)) else [v]
+        bad = [x for x in vals if x not in opts and not (what == "crosswalk" and isinstance(x, str) and x.endswith(".csv") and project_path(x).is_file())]
+        if bad:
+            return f"{', '.join(map(_literal, bad))}: not a {what}; write one of {', '.join(opts)}"
+        return None
+
+    return check
+
+
+def _metrics():
+    from foi_research.reference import codes
+
+    return [m["code"] for m in codes.raw().get("metrics", [])]
+
+
+def _crosswalks():
+    from foi_research.harmonise import metrics
+
+    return metrics.crosswalk_names()
+
+
+def _denominators():
+    from foi_research.harmonise import metrics
+
+    return list(metrics.DENOMINATORS)
+
+
+def _levels():
+    from foi_research.present.analysis import LEVELS
+
+    return list(LEVELS)
+
+
+def _transitions():
+    from foi_research.present.analysis import TRANSITION_CHOICES
+
+    return list(TRANSITION_CHOICES)
+
+
+def _year_problem(key, v, ctx):
+    if not (1990 <= v <= 2100):
+        return f"{v}: a year between 1990 and 2100"
+    return None
+
+
+def _window_problem(key, v, ctx):
+    if len(v) != 2 or v[0] >= v[1]:
+        return f"{_literal(v)}: write the first and last year relative to 2019, first below last, e.g. {key}: [-5, 4]"
+    return None
+
+
+def _nonneg(key, v, ctx):
+    return None if v >= 0 else f"{v}: a count of requests, 0 or more"
+
+
+# checks of parameters by name, whatever the notebook (after the type check against its default)
+PARAMETER_RULES = {
+    "region": lambda k, v, ctx: _region_problem(k, v, ctx.get("regions")),
+    "years": lambda k, v, ctx: _years_problem(k, v, ctx.get("years")),
+    "level": _choice(_levels, "level"),
+    "rate": _choice(_metrics, "metric"),
+    "sensitivity_rates": _choice(_metrics, "metric"),
+    "crosswalk": _choice(_crosswalks, "crosswalk"),
+    "sensitivity_crosswalks": _choice(_crosswalks, "crosswalk"),
+    "denominator": _choice(_denominators, "denominator"),
+    "sensitivity_denominators": _choice(_denominators, "denominator"),
+    "transition": _choice(_transitions, "transition choice"),
+    "pre_end": _year_problem,
+    "post_start": _year_problem,
+    "event_window": _window_problem,
+    "min_denominator": _nonneg,
+}
+
+
+def _data_context(dataset) -> dict:
+    """What the checks need to know of the data: its regions and years (a built dataset only:
+    reading it costs a fraction of a second; a corpus would have to be parsed)."""
+    import polars as pl
+
+    from foi_research.present.analysis import regions_in
+
+    if not dataset:
+        return {}
+    d = project_path(dataset)
+    if not (d / "reports.parquet").exists():
+        return {}
+    rep = pl.read_parquet(d / "reports.parquet", columns=["division_code", "county", "year"])
+    ys = rep["year"].drop_nulls()
+    return {"regions": regions_in(rep), "years": (int(ys.min()), int(ys.max())) if len(ys) else None}
+
+
+def validate_parameters(study: Study, dataset=None) -> list[ParamProblem]:
+    """Every problem of a study's parameters, found before a kernel starts: names the notebook
+    does not declare, values of another kind than the notebook's default, regions the gazetteer
+    does not know (or the data does not hold), year ranges, unknown metrics, crosswalks, levels.
+    Each message says what to write. Values YAML reads as numbers where text is expected
+    (region: 370305) are turned into text in study.parameters."""
+    import ast
+
+    problems = check_study(study)
+    if problems:
+        return problems
+    declared = notebook_parameters(study.notebook)
+    where = str(study.params_file or study.notebook.name)
+    ctx = _data_context(dataset)
+    for k, v in list(study.parameters.items()):
+        try:
+            default = ast.literal_eval(declared[k]["default"])
+        except (ValueError, SyntaxError):
+            default = None
+        v = study.parameters[k] = _coerce(v, default)
+        if default is not None and not _fits(v, default):
+            problems.append(ParamProblem(where, k, f"{_literal(v)} is {_A.get(_kind(v), _kind(v))}, the notebook expects {_A.get(_kind(default), _kind(default))} like its default: {k}: {_literal(default)}" + (f"; {_years_problem(k, v, None)}" if k == "years" else "")))
+            continue
+        rule = PARAMETER_RULES.get(k)
+        msg = rule(k, v, ctx) if rule else None
+        if msg:
+            problems.append(ParamProblem(where, k, msg))
+    p = study.parameters
+    if isinstance(p.get("pre_end"), int) and isinstance(p.get("post_start"), int) and p["pre_end"] >= p["post_start"]:
+        problems.append(ParamProblem(where, "pre_end", f"pre_end ({p['pre_end']}) must come before post_start ({p['post_start']})"))
+    return problems
+
+
+def format_problems(problems: list[ParamProblem]) -> str:
+    return "; ".join(f"{p.key}: {p.problem}" for p in problems)
+
+
+def new_study(notebook: str | os.PathLike, out: str | os.PathLike, overrides: dict | None = None, title: str | None = None, scope: str = "any") -> Path:
+    """Write a parameter file for a notebook: every parameter the runner does not set, with its
+    default (or the value of `overrides`) and the notebook's comment. Raises StudyError for an
+    unknown notebook, a value that fails validate_parameters, or an existing file."""
+    nb = find_notebook(notebook if str(notebook).endswith(".ipynb") else f"{Path(notebook).name}.ipynb")
+    out = Path(out)
+    if out.suffix not in (".yaml", ".yml"):
+        raise StudyError(f"{out}: a parameter file ends in .yaml")
+    if out.exists():
+        raise StudyError(f"{out} exists; choose another name (or delete it first)")
+    st = Study(name=out.stem, params_file=out, notebook=nb, parameters=dict(overrides or {}), title=title, scope=scope)
+    problems = validate_parameters(st)
+    if problems:
+        raise StudyError(format_problems(problems))
+    import ast
+
+    declared = notebook_parameters(nb)
+    rel = nb.name if nb.parent == notebooks_dir() else str(nb)
+    lines = [f"# Study of notebooks/{nb.name} (foi-research new-study); run it with: foi-research run {out.name}", f"notebook: {rel}"]
+    if title:
+        lines.append(f"title: {_literal(title)}")
+    if scope != "any":
+        lines.append(f"scope: {scope}")
+    lines.append("parameters:")
+    for k, spec in declared.items():
+        if k in RESERVED_PARAMETERS:
+            continue
+        v = st.parameters[k] if k in st.parameters else ast.literal_eval(spec["default"])
+        help_ = (spec.get("help") or "").strip()
+        lines.append(f"  {k}: {_literal(v)}" + (f"  # {help_}" if help_ else ""))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    load_study(out)  # what was written reads back
+    return out
+
+
+def each_unit(study: Study, level: str, dataset) -> list[Study]:
+    """One study per division of `level` (county or city) holding reports in the dataset (inside
+    the study's own region when it sets one): region = the division's code, name
+    <study>-<code>, title with the division's full name."""
+    import polars as pl
+
+    from foi_research.present.analysis import regions_in, resolve_region
+
+    if level not in ("county", "city", "province"):
+        raise StudyError(f"--each {level}: write --each county, --each city or --each province")
+    if "region" not in notebook_parameters(study.notebook):
+        raise StudyError(f"--each needs a notebook with a region parameter; {study.notebook.name} has none")
+    if not dataset or not (project_path(dataset) / "reports.parquet").exists():
+        raise StudyError("--each needs a built dataset to find the units in: give --dataset DIR (foi-research build writes one)")
+    rep = pl.read_parquet(project_path(dataset) / "reports.parquet", columns=["division_code", "county"])
+    units = regions_in(rep, level)
+    within = resolve_region(study.parameters.get("region")) if study.parameters.get("region") else None
+    out = []
+    for r in units.iter_rows(named=True):
+        if within is not None and not within.contains(r["code"]):
+            continue
+        out.append(
+            Study(
+                name=f"{study.name}-{r['code']}",
+                params_file=None,
+                notebook=study.notebook,
+                parameters={**study.parameters, "region": r["code"]},
+                title=f"{study.title or study.notebook.stem}: {r['label']}",
+                scope=study.scope,
+            )
+        )
+    if not out:
+        raise StudyError(f"no {level} with reports in {dataset}" + (f" inside {within.describe()}" if within else ""))
+    return out
+
+
+def studies_for(params_dir: str | os.PathLike, bundled: bool) -> tuple[list[Path], list[Path]]:
+    """(studies to run, studies left out) of a params folder for `foi-research all`: on the
+    bundled corpus every study; on a researcher's own corpus only those not marked
+    `scope: bundled` (the bundled studies name regions of the bundled reports)."""
+    run, skip = [], []
+    for f in study_files(params_dir):
+        try:
+            scope = (load_study(f).scope) if not bundled else "any"
+        except StudyError:
+            scope = "any"  # reported when it runs
+        (skip if scope == "bundled" else run).append(f)
+    return run, skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,8 +709,11 @@ def run_study(
     dataset: str | os.PathLike | None = None,
     kernel_name: str | None = None,
     timeout: int | None = 1800,
+    progress: bool = False,
+    code: bool = False,
 ) -> StudyResult:
-    """Execute one study. Never raises for a failing notebook: the result says what went wrong."""
+    """Execute one study. Never raises for a failing notebook: the result says what went wrong.
+    progress: a bar over the notebook's cells on stderr; code: the HTML shows the code cells."""
     t0 = time.perf_counter()
     name, nbname = (Path(study).stem if not isinstance(study, Study) else study.name), "?"
     tmp = stage = None
@@ -355,9 +721,10 @@ def run_study(
         if not isinstance(study, Study):
             study = load_study(study)
         name, nbname = study.name, study.notebook.name
-        problems = check_study(study)
+        # parameters checked before a kernel starts (types, regions, years...), against the data
+        problems = validate_parameters(study, Path(dataset) if dataset else (default_dataset() if dataset is None else None))
         if problems:
-            raise StudyError("; ".join(f"{p.key}: {p.problem}" for p in problems))
+            raise StudyError(format_problems(problems))
         import papermill
 
         out = Path(out_dir) if out_dir is not None else default_out_dir()
@@ -382,7 +749,7 @@ def run_study(
                     str(nb_out),
                     parameters=params,
                     kernel_name=kernel_name,
-                    progress_bar=False,
+                    progress_bar=progress,
                     log_output=False,
                     cwd=str(study.notebook.parent),
                     execution_timeout=timeout,
@@ -398,7 +765,7 @@ def run_study(
             return StudyResult(name, nbname, "failed", time.perf_counter() - t0, error=_error_text(e), failed_notebook=str(failed) if failed else None)
         _rewrite_paths(nb_out, tmp, final)
         _html(nb_out, tmp / f"{name}.html")
-        (tmp / "params.yaml").write_text(study.params_file.read_text(encoding="utf-8"), encoding="utf-8")
+        (tmp / "params.yaml").write_text(_params_yaml(study), encoding="utf-8")
         files = {"charts": _count(tmp, "charts", "png"), "svg": _count(tmp, "charts", "svg"), "tables": _count(tmp, "tables", "csv")}
         seconds = time.perf_counter() - t0
         manifest = {
@@ -429,6 +796,17 @@ def run_study(
             stage.abort()
 
 
+def _params_yaml(study: Study) -> str:
+    """params.yaml of a study's outputs: the parameters it ran with (overrides included)."""
+    lines = [f"# parameters of study {study.name}" + (f" (from {study.params_file.name})" if study.params_file else "")]
+    lines.append(f"notebook: {study.notebook.name}")
+    if study.title:
+        lines.append(f"title: {_literal(study.title)}")
+    lines.append("parameters:")
+    lines += [f"  {k}: {_literal(v)}" for k, v in study.parameters.items()]
+    return "\n".join(lines) + "\n"
+
+
 def _kernel_config():
     """Kernels started for a study talk to it over CurveZMQ when the kernel supports it
     (ipykernel >= 7.3 warns on every start over plain TCP); 'auto' falls back to plain TCP."""
@@ -439,8 +817,9 @@ def _kernel_config():
 
 def _run_task(task: tuple) -> StudyResult:
     """Top-level (picklable) task for executor.run_tasks."""
-    params_file, out_dir, dataset, kernel_name, timeout = task
-    return run_study(params_file, out_dir, dataset=dataset, kernel_name=kernel_name, timeout=timeout)
+    params_file, out_dir, dataset, kernel_name, timeout = task[:5]
+    code = task[5] if len(task) > 5 else False
+    return run_study(params_file, out_dir, dataset=dataset, kernel_name=kernel_name, timeout=timeout, code=code)
 
 
 def run(params_file: str | os.PathLike, out_dir: str | os.PathLike | None = None, **kw) -> StudyResult:
@@ -458,22 +837,27 @@ def batch(
     kernel_name: str | None = None,
     timeout: int | None = 1800,
     progress: bool = True,
+    code: bool = False,
 ) -> Summary:
     """Run every study of params_dir (one params file per study). Studies run in parallel on
     `workers` local processes (default: up to the number of cores), or on the Dask scheduler
-    at `address`. Returns a Summary (results in file order); never raises for a failing study."""
+    at `address`. params_dir may also be a list of studies (Study objects or parameter files, as
+    each_unit gives). Returns a Summary (results in order); never raises for a failing study."""
     from foi_research.executor import default_workers, run_tasks
 
     t0 = time.perf_counter()
-    pdir = project_path(params_dir) if not Path(params_dir).exists() else Path(params_dir)
-    files = study_files(pdir)
+    if isinstance(params_dir, (list, tuple)):  # studies (Study objects or parameter files)
+        files = list(params_dir)
+    else:
+        pdir = project_path(params_dir) if not Path(params_dir).exists() else Path(params_dir)
+        files = study_files(pdir)
     out = Path(out_dir) if out_dir is not None else default_out_dir()
     if dataset is None:
         found = default_dataset()
         ds = str(found) if found else ""
     else:
         ds = str(Path(dataset).resolve()) if dataset else ""
-    tasks = [(str(f), str(out), ds, kernel_name, timeout) for f in files]
+    tasks = [(f if isinstance(f, Study) else str(f), str(out), ds, kernel_name, timeout, code) for f in files]
     n_workers = workers if workers else min(len(tasks), default_workers()) or 1
     if address:
         backend = "dask"
@@ -683,8 +1067,30 @@ def refresh_notebooks(paths: Iterable[str | os.PathLike] | None = None, kernel_n
 # JupyterLab
 
 
+def prepare_work(root: Path | None = None) -> list[Path]:
+    """Copies of the stored notebooks in work/ (git-ignored), made when missing: what a lab
+    session works on, while the stored ones stay read-only (present/labguard.py)."""
+    from foi_research.present.labguard import WORK_DIR
+
+    root = root or project_root()
+    work = root / WORK_DIR
+    made = []
+    for nb in sorted((root / "notebooks").glob("*.ipynb")):
+        dst = work / nb.name
+        if not dst.exists():
+            work.mkdir(exist_ok=True)
+            shutil.copyfile(nb, dst)
+            made.append(dst)
+    return made
+
+
 def lab_argv(port: int | None = None, ip: str = "127.0.0.1", browser: bool = True, token: str | None = None, extra: Iterable[str] = ()) -> list[str]:
-    argv = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={project_root()}", f"--ip={ip}", f"--MappingKernelManager.default_kernel_name={DEFAULT_KERNEL}"]
+    argv = [
+        sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={project_root()}", f"--ip={ip}", f"--MappingKernelManager.default_kernel_name={DEFAULT_KERNEL}",
+        # the stored notebooks read-only (never autosaved); the session opens on the copies in work/
+        "--ServerApp.contents_manager_class=foi_research.present.labguard.StoredNotebooksReadOnly",
+        "--LabApp.default_url=/lab/tree/work",
+    ]
     if port:
         argv.append(f"--port={port}")
     if not browser:
@@ -720,45 +1126,121 @@ def register(app) -> None:
         for r in summary.failed:
             err.print(f"[red]failed:[/] {r.study}: {r.error}")
 
+    def _fail(msg: str) -> None:
+        err.print(f"[red]error:[/] {msg}")
+        raise typer.Exit(2)
+
+    def _study(target, params, name=None, title=None) -> Study:
+        try:
+            return study_from(target, parse_overrides(params), name=name, title=title)
+        except StudyError as e:
+            _fail(str(e))
+
+    def _check(st: Study, dataset) -> None:
+        """Parameters checked before a kernel starts: a bad value is a command error (exit 2)
+        with what to write."""
+        ds = Path(dataset) if dataset else (default_dataset() if dataset is None else None)
+        problems = validate_parameters(st, ds)
+        if problems:
+            where = st.params_file or st.notebook.name
+            _fail(f"{where}: " + "; ".join(f"{p.key}: {p.problem}" for p in problems))
+
     @app.command("run")
     def run_cmd(
-        params_file: Annotated[Path, typer.Argument(help="A study's parameter file (params/<study>.yaml)")],
+        target: Annotated[str, typer.Argument(help="A study's parameter file (params/<study>.yaml) or a notebook (region_profile, notebooks/x.ipynb)")],
+        param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="Set a parameter: -p region=临淄区 -p years=[2019,2023] (values read as YAML)")] = None,
+        name: Annotated[Optional[str], typer.Option(help="Name of the study (its output folder); default: the file's name")] = None,
         out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for the study outputs (default outputs/studies)")] = None,
         dataset: Annotated[Optional[str], typer.Option(help="A built dataset folder (default: outputs/dataset when it exists); '' = let the notebook parse its corpus")] = None,
         kernel: Annotated[Optional[str], typer.Option(help="Jupyter kernel (default: the notebook's, python3)")] = None,
         timeout: Annotated[int, typer.Option(help="Seconds a cell may run")] = 1800,
+        code: Annotated[bool, typer.Option("--code", help="Show the code cells in the HTML report (default: results only)")] = False,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
     ):
-        """Run one study notebook with its parameters; write notebook, HTML, charts and tables."""
-        try:  # a missing or malformed parameter file is a command error (exit 2)
-            load_study(params_file)
-        except StudyError as e:
-            err.print(f"[red]error:[/] {e}")
-            raise typer.Exit(2)
-        r = run_study(params_file, out, dataset=dataset, kernel_name=kernel, timeout=timeout)
+        """Run one study (a parameter file, or a notebook with -p parameters); write notebook, HTML, charts and tables."""
+        st = _study(target, param, name=name)
+        _check(st, dataset)
+        if not quiet:
+            shown = ", ".join(f"{k}={_literal(v)}" for k, v in st.parameters.items()) or "the notebook's defaults"
+            err.print(f"running {st.name}: {st.notebook.name} with {shown}")
+            err.print("[dim]starting the kernel, then one step per cell[/]")
+        r = run_study(st, out, dataset=dataset, kernel_name=kernel, timeout=timeout, progress=not quiet, code=code)
         _print_summary(Summary([r], r.seconds))
         raise typer.Exit(0 if r.ok else 1)
 
     @app.command("batch")
     def batch_cmd(
-        params_dir: Annotated[Path, typer.Argument(help="Folder of parameter files (one study each)")] = Path("params"),
+        target: Annotated[Path, typer.Argument(help="Folder of parameter files (one study each); with --each, one study or notebook")] = Path("params"),
+        each: Annotated[Optional[str], typer.Option(help="Run the study once per county (or city, province) with reports in the dataset")] = None,
+        param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="Set a parameter of the study run --each: -p years=[2019,2023]")] = None,
         out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Folder for the study outputs (default outputs/studies)")] = None,
         workers: Annotated[Optional[int], typer.Option(help="Studies to run at once (default: number of cores)")] = None,
         dask: Annotated[Optional[str], typer.Option("--dask", help="Address of a Dask scheduler (tcp://host:8786) to run the studies on")] = None,
         dataset: Annotated[Optional[str], typer.Option(help="A built dataset folder (default: outputs/dataset when it exists); '' = let each notebook parse its corpus")] = None,
         kernel: Annotated[Optional[str], typer.Option(help="Jupyter kernel (default: the notebook's, python3)")] = None,
         timeout: Annotated[int, typer.Option(help="Seconds a cell may run")] = 1800,
+        code: Annotated[bool, typer.Option("--code", help="Show the code cells in the HTML reports")] = False,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
     ):
-        """Run every study in a folder in parallel; print a summary; exit 1 if any failed."""
-        if not params_dir.exists():
-            err.print(f"[red]error:[/] {params_dir} does not exist")
-            raise typer.Exit(2)
-        if not study_files(params_dir):
-            err.print(f"[red]error:[/] no .yaml parameter files in {params_dir}")
-            raise typer.Exit(2)
-        summary = batch(params_dir, out, workers=workers, address=dask, dataset=dataset, kernel_name=kernel, timeout=timeout, progress=not quiet)
+        """Run every study in a folder in parallel (or one study --each county|city); print a summary; exit 1 if any failed."""
+        if each:
+            st = _study(target, param)
+            ds = dataset if dataset is not None else (str(default_dataset()) if default_dataset() else "")
+            try:
+                todo = each_unit(st, each, ds)
+            except StudyError as e:
+                _fail(str(e))
+            for one in todo:
+                _check(one, ds)
+            err.print(f"{len(todo)} {each} unit(s) with reports: {', '.join(s.parameters['region'] for s in todo)}")
+            summary = batch(todo, out, workers=workers, address=dask, dataset=ds, kernel_name=kernel, timeout=timeout, progress=not quiet, code=code)
+        else:
+            if param:
+                _fail("-p sets the parameters of one study: use it with --each or with `foi-research run`")
+            if not target.exists():
+                _fail(f"{target} does not exist")
+            if not study_files(target):
+                _fail(f"no .yaml parameter files in {target}")
+            summary = batch(target, out, workers=workers, address=dask, dataset=dataset, kernel_name=kernel, timeout=timeout, progress=not quiet, code=code)
         _print_summary(summary)
         raise typer.Exit(0 if summary.ok else 1)
+
+    @app.command("new-study")
+    def new_study_cmd(
+        notebook: Annotated[str, typer.Argument(help="The notebook: region_profile, county_comparison, regulation_2019 (or a path)")],
+        out: Annotated[Path, typer.Option("--out", "-o", help="The parameter file to write (e.g. params/my_study.yaml)")],
+        param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="Set a parameter instead of the notebook's default: -p region=淮安")] = None,
+        title: Annotated[Optional[str], typer.Option(help="Title of the study")] = None,
+    ):
+        """Write a parameter file from a notebook's parameters (defaults, comments, your -p values)."""
+        try:
+            path = new_study(notebook, out, parse_overrides(param), title=title)
+        except StudyError as e:
+            _fail(str(e))
+        err.print(f"wrote {path}; edit it, then: foi-research run {path}")
+
+    @app.command("regions")
+    def regions_cmd(
+        dataset: Annotated[Path, typer.Argument(help="A built dataset folder")] = Path("outputs/dataset"),
+        level: Annotated[Optional[str], typer.Option(help="Only this level: province, city, county or zone")] = None,
+    ):
+        """List the divisions the dataset's reports are placed in, with their GB/T 2260 codes (what `region` can be)."""
+        import polars as pl
+
+        from foi_research.present.analysis import regions_in
+
+        d = project_path(dataset)
+        if not (d / "reports.parquet").exists():
+            _fail(f"{d} is not a built dataset (no reports.parquet); build one with foi-research build")
+        rows = regions_in(pl.read_parquet(d / "reports.parquet", columns=["division_code", "county"]), level)
+        from rich.table import Table
+
+        t = Table(title=f"regions of {d}")
+        for c in ("code", "level", "label", "path", "reports"):
+            t.add_column(c, justify="right" if c == "reports" else "left")
+        for r in rows.iter_rows():
+            t.add_row(*[str(x) for x in r])
+        Console(width=max(100, Console().width)).print(t)
 
     @app.command("lab", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
     def lab_cmd(
@@ -773,6 +1255,12 @@ def register(app) -> None:
         Extra arguments go to jupyter lab."""
         argv = lab_argv(port=port, ip=ip, browser=not no_browser, token=token, extra=ctx.args)
         env = lab_env(static=static)
+        made = prepare_work()
+        err.print(
+            "the stored notebooks (notebooks/) open read-only, so that a Run All is never autosaved into them; "
+            f"work in work/ ({len(made)} cop{'y' if len(made) == 1 else 'ies'} made now)" if made else
+            "the stored notebooks (notebooks/) open read-only; your working copies are in work/"
+        )
         os.chdir(project_root())
         sys.stdout.flush()
         sys.stderr.flush()

@@ -329,11 +329,40 @@ def _quarantine(p: Parsed, reason: str) -> None:
         )
 
 
-def read_dataset(path: str | Path) -> dict[str, pl.DataFrame]:
+def read_dataset(path: str | Path, *, panel: bool = True, pandas: bool = False) -> dict:
+    """The tables of a dataset folder: reports, requests, appeals, proactive, legacy, quality, and
+    panel when the folder holds one (`foi-research build` writes it; `parse` does not), as polars
+    DataFrames, or with pandas=True as pandas DataFrames with nullable dtypes (Int64, Float64,
+    boolean, string; nulls stay <NA>, dates become datetime64). panel=False leaves the panel out."""
     import polars as pl
 
     path = Path(path)
     recover(resolve_out(path))  # a swap killed between its two renames (file systems without an atomic exchange)
     if not is_ours(path, DATASET):
         raise DatasetError(f"{path} is not a foi-research dataset (no {MANIFEST} written by foi-research); build it with `foi-research parse` or `foi-research build`")
-    return {t: pl.read_parquet(path / f"{t}.parquet") for t in TABLES}
+    names = list(TABLES) + (["panel"] if panel and (path / "panel.parquet").exists() else [])
+    out = {t: pl.read_parquet(path / f"{t}.parquet") for t in names}
+    if pandas:
+        out = {t: _to_pandas(df) for t, df in out.items()}
+    return out
+
+
+def _to_pandas(df: "pl.DataFrame"):
+    import pandas as pd
+    import polars as pl
+    import pyarrow as pa
+
+    types = {
+        pa.int64(): pd.Int64Dtype(),
+        pa.int32(): pd.Int32Dtype(),
+        pa.float64(): pd.Float64Dtype(),
+        pa.bool_(): pd.BooleanDtype(),
+        pa.string(): pd.StringDtype(),
+        pa.large_string(): pd.StringDtype(),
+        pa.string_view(): pd.StringDtype(),
+    }
+    pdf = df.to_arrow().to_pandas(types_mapper=types.get)
+    for name, dtype in df.schema.items():
+        if dtype == pl.Date:
+            pdf[name] = pd.to_datetime(pdf[name])
+    return pdf
