@@ -96,21 +96,6 @@ def _root(
     """Turn China's open-government-information annual reports (政府信息公开工作年度报告) into validated research datasets."""
 
 
-def _version(value: bool) -> None:
-    if value:
-        from foi_research import __version__
-
-        print(f"foi-research {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _options(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit")] = False,
-) -> None:
-    """Turn China's open-government-information annual reports (政府信息公开工作年度报告) into validated research datasets."""
-
-
 def _summary(manifest: dict, out: Path, seconds: float) -> None:
     from rich.table import Table
 
