@@ -126,6 +126,8 @@ def build_dataset(
             from foi_research.pipeline import iter_files, parse_paths
 
             files = list(iter_files(paths))
+            if sidecar is not None:  # the metadata file is read as metadata (manifest.json), not as a report
+                files = [f for f in files if f.resolve() != sidecar.path.resolve()]
             if not files:
                 raise BuildError(f"no report files in {', '.join(map(str, paths))}; give files or folders holding .txt, .html, .docx or .pdf reports")
             say(f"parsing {len(files)} file(s)" + (f" with the metadata of {sidecar.path}" if sidecar else ""))

@@ -120,9 +120,10 @@ def test_a_report_scraped_twice_is_kept_once_and_its_conflicts_flagged(built):
 
 def test_identical_copies_agree(tmp_path):
     text, _ = synth.generate(205, template="2019", layout="lines", agency="淄博市张店区人民政府", year=2020)
+    (tmp_path / "in").mkdir()
     for n in ("a.txt", "b.txt"):
-        (tmp_path / n).write_text(text, encoding="utf-8")
-    m = build_dataset([tmp_path], tmp_path / "ds", workers=1)
+        (tmp_path / "in" / n).write_text(text, encoding="utf-8")
+    m = build_dataset([tmp_path / "in"], tmp_path / "ds", workers=1)
     q = pl.read_parquet(tmp_path / "ds" / "quality.parquet").filter(pl.col("check").is_in(corpus.DUPLICATE_CHECKS))
     assert m["duplicates"] == 1 and q["severity"].to_list() == ["info"] and "the table values agree" in q["message"][0]
     assert pl.read_parquet(tmp_path / "ds" / "panel.parquet").height == 1
