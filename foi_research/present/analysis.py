@@ -74,7 +74,7 @@ def select(panel: pl.DataFrame, region=None, years: list[int] | tuple[int, int] 
     """Panel rows of a region and an inclusive year range [first, last]; raises when empty so a
     typo in a params file fails loudly instead of producing empty charts."""
     d = resolve_region(region)
-    out = panel.filter(region_filter(d)) if d is not None else panel
+    out = _ensure_codes(panel).filter(region_filter(d)).select(panel.columns) if d is not None else panel
     if d is not None and out.height == 0:
         known = regions_in(panel)
         listed = ", ".join(f"{r['label']} ({r['code']})" for r in known.head(40).iter_rows(named=True))
@@ -394,6 +394,27 @@ def rank_intervals(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _ensure_codes(panel: pl.DataFrame) -> pl.DataFrame:
+    """A panel without division_code (made by hand, or by an older version) gets it from its
+    province, city and county names, where the gazetteer reads them as one division."""
+    if "division_code" in panel.columns:
+        return panel
+    from foi_research.reference.gazetteer import RegionError, resolve
+
+    cols = [c for c in ("province", "city", "county") if c in panel.columns]
+    panel = panel.with_columns(pl.col(c).cast(pl.String) for c in cols)
+    combos = panel.select(cols).unique()
+    codes = []
+    for row in combos.iter_rows():
+        path = "/".join(x for x in row if x)
+        try:
+            codes.append(resolve(path).code if path else None)
+        except RegionError:
+            codes.append(None)
+    m = combos.with_columns(pl.Series("division_code", codes, dtype=pl.String))
+    return panel.join(m, on=cols, how="left", nulls_equal=True, maintain_order="left")
+
+
 def with_units(panel: pl.DataFrame, level: str) -> pl.DataFrame:
     """Add `unit_code` (what units are grouped by) and `unit` (its label) at a level.
 
@@ -406,6 +427,8 @@ def with_units(panel: pl.DataFrame, level: str) -> pl.DataFrame:
 
     if level not in LEVELS:
         raise AnalysisError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+    panel = _ensure_codes(panel)
+    panel = panel.with_columns(pl.col(c).cast(pl.String) for c in ("division_code", "county", "agency", "agency_id") if panel.schema[c] != pl.String)
     keys = panel.select("division_code", "county", "agency", "agency_id").unique()
     cut = {"province": 2, "city": 4, "county": 6}
     rows = []
