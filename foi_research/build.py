@@ -26,6 +26,8 @@ from typing import Annotated, Callable, Optional, Sequence
 import polars as pl
 import typer
 
+from foi_research import cli  # (the limit options, shared with parse)
+
 from foi_research import __version__
 from foi_research.present import export
 from foi_research.harmonise import metrics
@@ -72,6 +74,8 @@ def build_dataset(
     progress: bool = False,
     log: Callable[[str], None] | None = None,
     metadata: str | Path | None = None,
+    limits=None,
+    file_limits=None,
 ) -> dict:
     """Parse (or read) the inputs, build the panel and the cross-year quality rows, and write the
     dataset to `out` atomically. Returns the manifest written (rows per table, settings).
@@ -133,7 +137,10 @@ def build_dataset(
             say(f"parsing {len(files)} file(s)" + (f" with the metadata of {sidecar.path}" if sidecar else ""))
             writer = DatasetWriter(staging, meta={"inputs": [str(p) for p in paths], "input_root": str(root)}, stage=False)
             try:
-                for parsed in parse_paths(files, workers=workers, progress=progress, backend="dask" if address else backend, address=address, root=root):
+                for parsed in parse_paths(
+                    files, workers=workers, progress=progress, backend="dask" if address else backend, address=address, root=root,
+                    limits=limits, file_limits=file_limits,
+                ):
                     corpus.apply_sidecar(parsed, sidecar)
                     writer.add(parsed)
                 parse_meta = writer.close()
@@ -249,20 +256,27 @@ def register(app) -> None:
         backend: Annotated[str, typer.Option(help="auto, serial, processes or dask")] = "auto",
         dask: Annotated[Optional[str], typer.Option(help="Address of a Dask scheduler (tcp://host:8786); implies --backend dask")] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary")] = False,
+        max_seconds: cli.MaxSeconds = None,
+        max_memory_mb: cli.MaxMemoryMb = None,
+        max_file_mb: cli.MaxFileMb = None,
+        max_pages: cli.MaxPages = None,
+        max_unzipped_mb: cli.MaxUnzippedMb = None,
+        max_cells: cli.MaxCells = None,
+        max_text_chars: cli.MaxTextChars = None,
     ):
         """Build the research dataset: parsed tables, the harmonised panel, datapackage.json, codebook (+ CSV, Stata)."""
+        cli.check_run_options(backend, dask, workers)
+        limits, flimits = cli.file_limits(max_seconds, max_memory_mb, max_file_mb, max_pages, max_unzipped_mb, max_cells, max_text_chars)
         log = None if quiet else (lambda m: err.print(f"[dim]{m}[/]"))
         try:
             manifest = build_dataset(
                 inputs, out, crosswalk=crosswalk, denominator=denominator, csv=csv, stata=stata,
                 workers=workers, backend=backend, address=dask, progress=not quiet, log=log, metadata=metadata,
+                limits=limits, file_limits=flimits,
             )
         except (BuildError, DatasetError) as e:
             err.print(f"[red]error:[/] {e}")
             raise typer.Exit(2)
-        except KeyboardInterrupt:
-            err.print(f"[red]interrupted:[/] nothing was written; {out} is as it was")
-            raise typer.Exit(130)
         if not quiet:
             t = Table(title=f"foi-research: dataset built in {out}")
             t.add_column("table")

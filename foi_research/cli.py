@@ -96,6 +96,55 @@ def _root(
     """Turn China's open-government-information annual reports (政府信息公开工作年度报告) into validated research datasets."""
 
 
+# ---- per-file limits: options shared by parse, build and all (pipeline.FileLimits, read/limits.py)
+_LIMITS = "Per-file limits (a file past one is stopped and gets a failed row; the others go on)"
+MaxSeconds = Annotated[Optional[float], typer.Option("--max-seconds", help="Seconds one file may take (default 600)", rich_help_panel=_LIMITS)]
+MaxMemoryMb = Annotated[Optional[int], typer.Option("--max-memory-mb", help="Memory one file may take, in MB (default 2048)", rich_help_panel=_LIMITS)]
+MaxFileMb = Annotated[Optional[int], typer.Option("--max-file-mb", help="Size of a file on disk, in MB (default 200)", rich_help_panel=_LIMITS)]
+MaxPages = Annotated[Optional[int], typer.Option("--max-pages", help="Pages of a PDF (default 1000)", rich_help_panel=_LIMITS)]
+MaxUnzippedMb = Annotated[Optional[int], typer.Option("--max-unzipped-mb", help="Decompressed size of a .docx/.xlsx, in MB (default 500)", rich_help_panel=_LIMITS)]
+MaxCells = Annotated[Optional[int], typer.Option("--max-cells", help="Cells of one table, merged cells expanded (default 200000)", rich_help_panel=_LIMITS)]
+MaxTextChars = Annotated[Optional[int], typer.Option("--max-text-chars", help="Characters of text in one document (default 50000000)", rich_help_panel=_LIMITS)]
+
+
+def file_limits(max_seconds=None, max_memory_mb=None, max_file_mb=None, max_pages=None, max_unzipped_mb=None, max_cells=None, max_text_chars=None):
+    """(read.limits.Limits or None, pipeline.FileLimits or None) from the limit options; None
+    where every option of the kind is left at its default. Raises typer.BadParameter for a value
+    that is not positive."""
+    given = {k: v for k, v in locals().items() if v is not None}
+    for k, v in given.items():
+        if v <= 0:
+            raise typer.BadParameter(f"--{k.replace('_', '-')} must be positive (got {v})")
+    reader = file = None
+    mb = 1 << 20
+    rk = {"max_file_bytes": max_file_mb and max_file_mb * mb, "max_pdf_pages": max_pages, "max_unzipped_bytes": max_unzipped_mb and max_unzipped_mb * mb,
+          "max_table_cells": max_cells, "max_text_chars": max_text_chars}
+    rk = {k: v for k, v in rk.items() if v is not None}
+    if rk:
+        from foi_research.read.limits import Limits
+
+        reader = Limits(**rk)
+    fk = {"max_seconds": max_seconds, "max_memory": max_memory_mb and max_memory_mb * mb}
+    fk = {k: v for k, v in fk.items() if v is not None}
+    if fk:
+        from foi_research.pipeline import FileLimits
+
+        file = FileLimits(**fk)
+    return reader, file
+
+
+def check_run_options(backend: str, dask: str | None, workers: int | None) -> None:
+    """Options of a parse that cannot work: exit 2 with a message, before anything is read."""
+    from foi_research.executor import BACKENDS
+
+    if backend not in BACKENDS:
+        err.print(f"[red]error:[/] --backend {backend!r} is not a backend; choose one of {', '.join(BACKENDS)}")
+        raise typer.Exit(2)
+    if workers is not None and workers < 1:
+        err.print(f"[red]error:[/] --workers must be 1 or more (got {workers})")
+        raise typer.Exit(2)
+
+
 def _summary(manifest: dict, out: Path, seconds: float) -> None:
     from rich.table import Table
 
@@ -117,11 +166,20 @@ def parse(
     backend: Annotated[str, typer.Option(help="auto, serial, processes or dask")] = "auto",
     dask: Annotated[Optional[str], typer.Option(help="Address of a Dask scheduler (tcp://host:8786); implies --backend dask")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary")] = False,
+    max_seconds: MaxSeconds = None,
+    max_memory_mb: MaxMemoryMb = None,
+    max_file_mb: MaxFileMb = None,
+    max_pages: MaxPages = None,
+    max_unzipped_mb: MaxUnzippedMb = None,
+    max_cells: MaxCells = None,
+    max_text_chars: MaxTextChars = None,
 ):
     """Parse reports into reports, requests, appeals, proactive, legacy and quality tables."""
     from foi_research.validate.dataset import DatasetError, DatasetWriter
     from foi_research.pipeline import iter_files, parse_paths
 
+    check_run_options(backend, dask, workers)
+    limits, flimits = file_limits(max_seconds, max_memory_mb, max_file_mb, max_pages, max_unzipped_mb, max_cells, max_text_chars)
     missing = [str(p) for p in inputs if not os.path.lexists(p)]
     if missing:
         err.print(f"[red]error:[/] input not found: {', '.join(missing)}; nothing was written. Give existing files or folders of reports")
@@ -137,14 +195,12 @@ def parse(
         err.print(f"[red]error:[/] {e}")
         raise typer.Exit(2)
     try:
-        for parsed in parse_paths(files, workers=workers, progress=not quiet, backend="dask" if dask else backend, address=dask):
+        for parsed in parse_paths(
+            files, workers=workers, progress=not quiet, backend="dask" if dask else backend, address=dask, limits=limits, file_limits=flimits
+        ):
             writer.add(parsed)
         manifest = writer.close()
-    except KeyboardInterrupt:
-        writer.abort()
-        err.print("[red]interrupted:[/] nothing was written")
-        raise typer.Exit(130)
-    except BaseException:
+    except BaseException:  # (Ctrl-C, SIGTERM, disk full, ...: main() says what happened)
         writer.abort()
         raise
     if not quiet:
@@ -198,12 +254,20 @@ def all_cmd(
     csv: Annotated[bool, typer.Option("--csv/--no-csv", help="Also export the dataset as CSV")] = True,
     stata: Annotated[bool, typer.Option("--stata/--no-stata", help="Also export the dataset as Stata .dta")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars")] = False,
+    max_seconds: MaxSeconds = None,
+    max_memory_mb: MaxMemoryMb = None,
+    max_file_mb: MaxFileMb = None,
+    max_pages: MaxPages = None,
+    max_unzipped_mb: MaxUnzippedMb = None,
+    max_cells: MaxCells = None,
+    max_text_chars: MaxTextChars = None,
 ):
     """The main job: build the dataset (parse, panel, datapackage, codebook, CSV, Stata), then run every study in params/."""
     from foi_research.build import BuildError, build_dataset
     from foi_research.validate.dataset import DatasetError
     from foi_research.present.studies import batch, default_out_dir, project_path, project_root, study_files, studies_for
 
+    limits, flimits = file_limits(max_seconds, max_memory_mb, max_file_mb, max_pages, max_unzipped_mb, max_cells, max_text_chars)
     root_inputs = [project_path(p) for p in (inputs or [Path("data/corpus")])]
     # the bundled studies name regions of the bundled corpus: on a researcher's own reports only
     # the studies that are not marked `scope: bundled` run
@@ -217,7 +281,8 @@ def all_cmd(
     t0 = time.perf_counter()
     try:
         manifest = build_dataset(
-            root_inputs, out, csv=csv, stata=stata, workers=jobs, progress=not quiet, log=None if quiet else (lambda m: err.print(f"[dim]  {m}[/]"))
+            root_inputs, out, csv=csv, stata=stata, workers=jobs, progress=not quiet, log=None if quiet else (lambda m: err.print(f"[dim]  {m}[/]")),
+            limits=limits, file_limits=flimits,
         )
     except (BuildError, DatasetError) as e:
         err.print(f"[red]error:[/] {e}")
@@ -303,11 +368,77 @@ def _stage_commands() -> dict[str, str]:
     return out
 
 
+_ERRNO_ADVICE = {
+    "ENOSPC": "no space left on the device: free some space, or write elsewhere (--out)",
+    "EDQUOT": "disk quota exceeded: free some space, or write elsewhere (--out)",
+    "EROFS": "the file system is read-only: choose an output folder on a writable disk (--out)",
+    "EACCES": "permission denied: check the folder's permissions, or choose another folder",
+    "EPERM": "operation not permitted: check the folder's permissions, or choose another folder",
+    "EBUSY": "the folder is busy (a mount point, or open elsewhere): give a folder inside it",
+    "EXDEV": "the output folder and its staging folder are on different file systems: choose another folder",
+    "ENAMETOOLONG": "a path is too long: choose a shorter output folder",
+    "EMFILE": "too many open files: raise the limit (ulimit -n) or use fewer --workers",
+    "ENOMEM": "out of memory: use fewer --workers or lower --max-memory-mb",
+}
+
+
+def _environment_error(e: OSError) -> str:
+    import errno
+
+    name = errno.errorcode.get(e.errno or 0, "")
+    where = " ".join(str(x) for x in (e.filename, e.filename2) if x)
+    advice = _ERRNO_ADVICE.get(name, "check the path and the disk, then run again")
+    return f"{e.strerror or e}{': ' + where if where else ''}; {advice}. The previous output, if any, is as it was"
+
+
+def run(args: list[str] | None = None) -> int:
+    """Run the command line and return its exit code: 0 ok, 1 a study failed or a threshold was
+    missed, 2 a command error (bad option, missing input, an output folder that may not be
+    replaced, a full or read-only disk, an unreachable Dask scheduler: the message says what to
+    do), 130 / 143 interrupted by Ctrl-C / SIGTERM (the workers, kernels and helper processes are
+    ended; the previous output is kept)."""
+    import signal
+
+    from foi_research.atomic import OutputError
+    from foi_research.executor import ExecutorError, Terminated, end_children, interrupted_by, signals_as_exceptions
+
+    def interrupted(signum: int) -> int:
+        end_children()
+        what = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}.get(signum, f"signal {signum}")
+        err.print(f"[red]interrupted ({what}):[/] stopped; nothing was written, the previous output is as it was")
+        return 128 + signum
+
+    # (Typer carries its own copy of click: its exception classes are reached through Typer's)
+    click_exception = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+    with signals_as_exceptions():
+        try:
+            rc = app(args=args, standalone_mode=False)
+            if interrupted_by() is not None:  # (Typer turns KeyboardInterrupt into exit code 130)
+                return interrupted(interrupted_by())
+            return rc if isinstance(rc, int) else 0
+        except typer.Exit as e:
+            return e.exit_code
+        except click_exception as e:
+            e.show()
+            return e.exit_code
+        except (typer.Abort, KeyboardInterrupt) as e:
+            return interrupted(interrupted_by() or (e.signum if isinstance(e, Terminated) else signal.SIGINT))
+        except BrokenPipeError:  # pragma: no cover
+            return 0
+        except (OutputError, ExecutorError) as e:
+            err.print(f"[red]error:[/] {e}")
+            return 2
+        except OSError as e:
+            err.print(f"[red]error:[/] {_environment_error(e)}")
+            return 2
+        except MemoryError:
+            end_children()
+            err.print("[red]error:[/] out of memory; use fewer --workers or lower --max-memory-mb. The previous output, if any, is as it was")
+            return 2
+
+
 def main() -> None:  # console-script entry point
-    try:
-        app()
-    except BrokenPipeError:  # pragma: no cover
-        sys.exit(0)
+    sys.exit(run())
 
 
 if __name__ == "__main__":
