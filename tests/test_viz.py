@@ -34,8 +34,16 @@ def _requests():
     )
 
 
+def _main(spec: dict) -> dict:
+    """The encoding of the layer that draws the data (the one with a colour or the most channels)."""
+    if "encoding" in spec:
+        return spec["encoding"]
+    layers = [l for l in spec["layer"] if "encoding" in l]
+    return max(layers, key=lambda l: ("color" in l["encoding"], len(l["encoding"])))["encoding"]
+
+
 def _axis_titles(spec: dict) -> dict:
-    enc = spec.get("encoding") or spec["layer"][0]["encoding"]
+    enc = _main(spec)
     return {ch: enc[ch].get("title") for ch in ("x", "y", "color") if ch in enc}
 
 
@@ -56,9 +64,9 @@ def test_category_labels_come_from_their_vocabulary():
     np_ = codes.V("applicants")["natural_person"]
     assert f"{np_.zh} / {np_.en}" in fig.data["applicant_label"].to_list()
     spec = fig.to_dict()
-    legend_order = spec["encoding"]["color"]["sort"]
+    legend_order = _main(spec)["color"]["sort"]
     assert legend_order == ["自然人 / Natural persons", "商业企业 / Commercial enterprises"]  # code-list order
-    assert spec["encoding"]["color"]["title"] == "申请人类型 / Applicant type"
+    assert _main(spec)["color"]["title"] == "申请人类型 / Applicant type"
 
 
 def test_unknown_codes_have_no_invented_labels():
@@ -148,3 +156,100 @@ def test_interactive_renderer_is_offline(monkeypatch):
     assert "cdn.jsdelivr" not in esm and "https://esm.sh" not in esm
     monkeypatch.delenv(viz.ENV_CHARTS)
     assert viz.setup() == "svg"
+
+
+# -- publication fixes -------------------------------------------------------------------------
+
+
+def _png_dpi(data: bytes) -> float:
+    import struct
+
+    i = data.find(b"pHYs")
+    ppm_x, ppm_y, unit = struct.unpack(">IIB", data[i + 4 : i + 13])
+    assert unit == 1 and ppm_x == ppm_y
+    return ppm_x * 0.0254
+
+
+def test_files_are_print_ready_png_300dpi_svg_and_pdf_with_embedded_fonts(tmp_path):
+    import base64
+    import io
+    import re
+
+    from fontTools.ttLib import TTFont
+
+    paths = viz.save_figure(viz.requests_per_agency_year(_requests()), tmp_path)
+    png = paths["png"].read_bytes()
+    assert round(_png_dpi(png)) == viz.PNG_PPI == 300
+    svg = paths["svg"].read_text(encoding="utf-8")
+    m = re.search(r'@font-face\{font-family:"Noto Sans SC";src:url\(data:font/otf;base64,([A-Za-z0-9+/=]+)\)', svg)
+    assert m, "no font embedded in the SVG"
+    font = TTFont(io.BytesIO(base64.b64decode(m.group(1))))
+    cmap = font.getBestCmap()
+    import html
+
+    text = html.unescape("".join(re.findall(r"<text\b[^>]*>([^<]*)<", svg)))
+    missing = {ch for ch in text if not ch.isspace() and ord(ch) not in cmap}
+    assert "临" in text and not missing, f"glyphs not embedded: {missing}"
+    assert 'role="img" aria-label="Line chart' in svg and "<title>" in svg  # alt text
+    pdf = paths["pdf"].read_bytes()
+    assert pdf.startswith(b"%PDF") and b"/FontFile" in pdf
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(pdf)
+    assert "各机关逐年收到申请数" in "".join(doc[0].get_textpage().get_text_range().split())  # real text, a CJK font inside
+    assert pl.read_csv(paths["csv"]).height == 3 and paths["csv"].read_bytes()[:3] == b"\xef\xbb\xbf"
+
+
+def _layers(spec):
+    return spec.get("layer", [spec])
+
+
+def test_year_axes_show_gaps_and_the_template_changes():
+    df = pl.DataFrame({"agency": ["a", "a", "a"], "year": [2013, 2016, 2021], "received": [3, 5, 8], "source": ["x"] * 3})
+    fig = viz.requests_per_agency_year(df)
+    spec = fig.to_dict()
+    line = next(l for l in _layers(spec) if l["mark"]["type"] == "line")
+    assert line["mark"]["invalid"] == "break-paths-show-domains" and line["encoding"]["x"]["type"] == "quantitative"
+    drawn = pl.DataFrame(spec["datasets"][line["data"]["name"]])
+    assert drawn["year"].to_list() == list(range(2013, 2022))  # the missing years are there, as nulls: the line breaks
+    assert drawn.filter(pl.col("received").is_null())["year"].to_list() == [2014, 2015, 2017, 2018, 2019, 2020]
+    rules = [l for l in _layers(spec) if l["mark"]["type"] == "rule"]
+    assert rules, "no rule marks the template changes"
+    eras = pl.DataFrame(spec["datasets"][rules[0]["data"]["name"]])
+    assert eras["year"].to_list() == [2019, 2021] and eras["label"].to_list() == ["2019年格式 / 2019 template", "2021年格式 / 2021 template"]
+    # bars by year: every year of the span is a band
+    mix = pl.DataFrame({"year": [2013, 2016], "outcome": ["disclosed_full", "withheld"], "count": [3, 300]})
+    s = viz.stacked_shares(mix, category="outcome", vocab="outcome_classes", name="m", title_code="outcome_mix").to_dict()
+    bars = next(l for l in _layers(s) if l["mark"]["type"] == "bar")
+    assert bars["encoding"]["x"]["scale"]["domain"] == [2013, 2014, 2015, 2016]
+
+
+def test_proportions_show_the_counts_they_rest_on():
+    mix = pl.DataFrame({"year": [2020, 2021, 2021], "outcome": ["disclosed_full", "disclosed_full", "withheld"], "count": [3, 200, 100]})
+    fig = viz.stacked_shares(mix, category="outcome", vocab="outcome_classes", name="m", title_code="outcome_mix")
+    spec = fig.to_dict()
+    text = next(l for l in _layers(spec) if l["mark"]["type"] == "text")
+    n = pl.DataFrame(spec["datasets"][text["data"]["name"]]).sort("year")
+    assert n["n_total"].to_list() == [3, 300] and text["encoding"]["text"]["field"] == "n_total"
+    bars = next(l for l in _layers(spec) if l["mark"]["type"] == "bar")
+    assert bars["encoding"]["opacity"]["condition"]["test"] == f"(datum.n_total < {viz.SMALL_N})"
+    assert viz.L("n_note") in spec["title"]["subtitle"]
+    assert "1 resting on fewer than 30 requests" in spec["description"]
+    # and the comparison prints each unit's denominator
+    cmp = pl.DataFrame({"unit": ["x"], "rate": [1.0], "ci_low": [0.3], "ci_high": [1.0], "numerator": [3], "denominator": [3]})
+    spec = viz.rate_intervals(cmp, rate_label="r").to_dict()
+    t = next(l for l in spec["layer"] if l["mark"]["type"] == "text")
+    assert pl.DataFrame(spec["datasets"][spec["data"]["name"]] if "data" in spec else spec["datasets"][t["data"]["name"]])["n_label"].to_list() == ["n=3"]
+
+
+def test_layout_titles_clear_of_labels_legends_whole_no_empty_charts(tmp_path):
+    theme = viz._theme()["config"]
+    assert theme["axis"]["labelLimit"] == viz.LABEL_LIMIT <= 190  # Vega places the title by labels up to ~190 px
+    assert theme["legend"]["labelLimit"] == 0  # legend labels never cut
+    spec = viz.requests_per_agency_year(_requests()).to_dict()
+    assert _main(spec)["y"]["title"] == ["收到申请数", "Requests received"]  # two short lines beside the axis
+    empty = viz.quality(pl.DataFrame(schema={"check": pl.String, "severity": pl.String, "findings": pl.Int64}))
+    assert empty.empty and "text/markdown" in empty._repr_mimebundle_() and "image/svg+xml" not in empty._repr_mimebundle_()
+    paths = viz.save_figure(empty, tmp_path)
+    assert set(paths) == {"csv"} and not (tmp_path / "charts").exists()
+    assert pl.read_csv(paths["csv"]).columns == ["check", "severity", "findings"]

@@ -656,38 +656,107 @@ def _count(d: Path, sub: str, ext: str) -> int:
     return len(list(p.glob(f"*.{ext}"))) if p.is_dir() else 0
 
 
-def _rewrite_paths(nb_path: Path, tmp: Path, final: Path) -> None:
-    """The notebook ran with output_dir = the temporary folder; once it is swapped in, record
-    the final folder instead (in the injected-parameters cell and papermill's metadata)."""
+def _rewrite_paths(nb_path: Path, tmp: Path, final: Path, study: "Study | None" = None) -> None:
+    """The notebook ran with output_dir = the temporary folder and an absolute dataset path: the
+    executed notebook records them relative to the study's folder instead (output_dir '.', the
+    dataset as ../../dataset), in the injected-parameters cell and papermill's metadata, and the
+    injected cell is written readably (临淄区, not \\u4e34\\u6dc4\\u533a)."""
     import nbformat
 
     nb = nbformat.read(nb_path, as_version=4)
-    a, b = str(tmp), str(final)
-    for cell in nb.cells:
-        if a in cell.source:
-            cell.source = cell.source.replace(a, b)
+
+    def rel(v):
+        if isinstance(v, str) and v.startswith(str(tmp)):
+            return os.path.relpath(v.replace(str(tmp), str(final), 1), final)
+        if isinstance(v, str) and os.path.isabs(v) and Path(v).exists():
+            return os.path.relpath(v, final)
+        return v
+
     pm = nb.metadata.get("papermill", {})
-    params = pm.get("parameters", {})
-    for k, v in list(params.items()):
-        if isinstance(v, str) and a in v:
-            params[k] = v.replace(a, b)
-    for k in ("output_path",):
+    params = {k: rel(v) for k, v in pm.get("parameters", {}).items()}
+    if params:
+        pm["parameters"] = params
+    for k in ("output_path", "input_path"):
         if isinstance(pm.get(k), str):
-            pm[k] = str(final / Path(pm[k]).name)
+            pm[k] = Path(pm[k]).name
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.source = "# Parameters\n" + "\n".join(f"{k} = {v!r}" for k, v in params.items()) + "\n"
+        elif str(tmp) in cell.source:
+            cell.source = cell.source.replace(str(tmp), ".")
     nbformat.write(nb, nb_path)
 
 
-def _html(nb_path: Path, html_path: Path) -> None:
+def _parameters_markdown(study: "Study", dataset: str | None) -> str:
+    """The parameters of a study as a table, for the top of its HTML report."""
+    from html import escape
+
+    rows = [("notebook", study.notebook.name)] + [(k, _literal(v)) for k, v in study.parameters.items()]
+    if dataset:
+        rows.append(("dataset", Path(dataset).name))
+    head = f"# {escape(study.title or study.name)}\n\n"
+    return head + "| parameter | value |\n|---|---|\n" + "\n".join(f"| {escape(k)} | {escape(str(v)).replace('|', '&#124;')} |" for k, v in rows) + "\n"
+
+
+def _html(nb_path: Path, html_path: Path, code: bool = False, header: str | None = None) -> None:
+    """The HTML report of an executed notebook: results only (code cells hidden unless `code`),
+    the parameters as a table at the top, every chart with its alt text and its fonts embedded
+    (Chinese shows without a CJK font), no script or file from the network."""
+    import base64
+    import html as _h
+
     import nbformat
     from nbconvert import HTMLExporter
 
-    exp = HTMLExporter(template_name="lab")
+    from foi_research.present.viz import embed_fonts
+
+    nb = nbformat.read(nb_path, as_version=4)
+    if header:
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(header))
+    exp = HTMLExporter(template_name="lab", exclude_input=not code, exclude_input_prompt=not code, exclude_output_prompt=True)
     exp.mathjax_url = ""  # no CDN: the notebooks hold no formulas that need MathJax
-    body, _ = exp.from_notebook_node(nbformat.read(nb_path, as_version=4))
+    body, _ = exp.from_notebook_node(nb)
     # the charts are inline SVG and the notebooks emit no JavaScript: drop the template's
     # require.js from a CDN, so the page makes no network request at all
     body = re.sub(r'<script[^>]*\ssrc="https?://[^"]*"[^>]*>\s*</script>', "", body)
+
+    def chart(m):
+        svg = base64.b64decode(m.group(1)).decode("utf-8")
+        alt_m = re.search(r'aria-label="([^"]*)"', svg[: svg.find(">") + 1])
+        alt_text = _h.unescape(alt_m.group(1)) if alt_m else "chart"
+        svg = embed_fonts(svg)
+        b64 = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+        return f'<img alt="{_h.escape(alt_text, quote=True)}" src="data:image/svg+xml;base64,{b64}">'
+
+    body = re.sub(r'<img(?: alt="[^"]*")? src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"\s*/?>', chart, body)
     html_path.write_text(body, encoding="utf-8")
+
+
+def _workbook(tmp: Path, name: str) -> Path | None:
+    """<study>.xlsx: every table of the study (tables/*.csv) as a sheet, text never read as a
+    formula or a link."""
+    import polars as pl
+    import xlsxwriter
+
+    csvs = sorted((tmp / "tables").glob("*.csv")) if (tmp / "tables").is_dir() else []
+    if not csvs:
+        return None
+    path = tmp / f"{name}.xlsx"
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False})
+    try:
+        used: set[str] = set()
+        for f in csvs:
+            sheet = re.sub(r"[\[\]:*?/\\]", "_", f.stem)[:31]
+            k = 1
+            while sheet.lower() in used:
+                sheet = f"{f.stem[:28]}_{k}"
+                k += 1
+            used.add(sheet.lower())
+            df = pl.read_csv(f, encoding="utf8-lossy", infer_schema_length=10000)
+            df.write_excel(wb, worksheet=sheet, autofit=True, float_precision=6)
+    finally:
+        wb.close()
+    return path
 
 
 @contextlib.contextmanager
@@ -763,8 +832,9 @@ def run_study(
                 failed = fdir / f"{name}.ipynb"
                 shutil.copyfile(nb_out, failed)
             return StudyResult(name, nbname, "failed", time.perf_counter() - t0, error=_error_text(e), failed_notebook=str(failed) if failed else None)
-        _rewrite_paths(nb_out, tmp, final)
-        _html(nb_out, tmp / f"{name}.html")
+        _rewrite_paths(nb_out, tmp, final, study)
+        _html(nb_out, tmp / f"{name}.html", code=code, header=_parameters_markdown(study, params.get("dataset")))
+        _workbook(tmp, name)
         (tmp / "params.yaml").write_text(_params_yaml(study), encoding="utf-8")
         files = {"charts": _count(tmp, "charts", "png"), "svg": _count(tmp, "charts", "svg"), "tables": _count(tmp, "tables", "csv")}
         seconds = time.perf_counter() - t0
@@ -774,7 +844,7 @@ def run_study(
             "title": study.title,
             "notebook": f"notebooks/{nbname}",
             "parameters": study.parameters,
-            "dataset": params.get("dataset"),
+            "dataset": os.path.relpath(params["dataset"], final) if params.get("dataset") else None,
             "status": "ok",
             "seconds": round(seconds, 2),
             "files": sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()) + ["manifest.json"],
@@ -988,11 +1058,43 @@ def setup_notebook(interactive: bool | None = None) -> str:
 
     from foi_research.present import viz
 
-    pl.Config.set_tbl_rows(40)
-    pl.Config.set_tbl_cols(16)
-    pl.Config.set_fmt_str_lengths(80)
-    pl.Config.set_tbl_width_chars(160)
+    pl.Config.set_tbl_rows(200)
+    pl.Config.set_tbl_cols(40)
+    pl.Config.set_fmt_str_lengths(400)
+    pl.Config.set_tbl_width_chars(240)
+    try:
+        from IPython import get_ipython
+
+        ip = get_ipython()
+    except ImportError:  # pragma: no cover
+        ip = None
+    if ip is not None:  # tables as readable HTML tables (great_tables), whole, in the notebook and its report
+        ip.display_formatter.formatters["text/html"].for_type(pl.DataFrame, table_html)
     return viz.setup(interactive)
+
+
+TABLE_MAX_ROWS = 500
+
+
+def table_html(df) -> str:
+    """A polars table as a static HTML table (great_tables): every column, strings whole, nulls
+    as —, up to TABLE_MAX_ROWS rows (the study's tables/*.csv hold all). The element id is a hash
+    of the content, so the output is the same run after run."""
+    import hashlib
+
+    import polars as pl
+    from great_tables import GT
+
+    shown = df.head(TABLE_MAX_ROWS)
+    key = hashlib.sha1(shown.write_csv().encode("utf-8") + ",".join(df.columns).encode("utf-8")).hexdigest()[:12]
+    gt = GT(shown, id=f"t{key}").sub_missing(missing_text="—")
+    floats = [c for c, t in shown.schema.items() if t in (pl.Float32, pl.Float64)]
+    if floats:
+        gt = gt.fmt_number(columns=floats, decimals=3)
+    if df.height > TABLE_MAX_ROWS:
+        gt = gt.tab_source_note(f"first {TABLE_MAX_ROWS} of {df.height} rows; all rows in the study's tables/ folder")
+    gt = gt.tab_source_note(f"{df.height} rows × {df.width} columns")
+    return gt.as_raw_html()
 
 
 class Outputs:
@@ -1024,7 +1126,7 @@ class Outputs:
         """Write tables/<name>.csv (a table without a chart, e.g. model estimates); return df."""
         if self.dir is not None:
             (self.dir / "tables").mkdir(parents=True, exist_ok=True)
-            df.write_csv(self.dir / "tables" / f"{name}.csv")
+            df.write_csv(self.dir / "tables" / f"{name}.csv", include_bom=True)
         self.saved.append(name)
         return df
 

@@ -36,7 +36,11 @@ ENV_FONT_DIR = "FOI_FONT_DIR"
 FONT_FAMILY = "Noto Sans SC, Source Han Sans SC, PingFang SC, Microsoft YaHei, sans-serif"
 WIDTH = 460
 HEIGHT = 240
-PNG_SCALE = 2
+PNG_PPI = 300  # print resolution of the PNG files (pHYs chunk says so)
+LABEL_LIMIT = 180  # px: longer axis labels are cut (with …); keeps axis titles clear of the labels
+SMALL_N = 30  # a share resting on fewer requests than this is drawn paler, its n printed
+FONT_NAME = "Noto Sans SC"  # the font embedded in SVG files (first of FONT_FAMILY)
+ERA_STARTS = (2019, 2021)  # first years reported on in the 2019 and 2021 templates (codes.yaml eras)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -85,6 +89,12 @@ def title(code: str, subtitle: str | Sequence[str] | None = None, vocab_name: st
         subtitle=subtitle if subtitle is not None else alt.Undefined,
         anchor="start",
     )
+
+
+def T2(code: str, vocab_name: str = "chart_labels") -> list[str]:
+    """An axis title on two lines, Chinese then English: half as long as '中文 / English', so
+    it fits beside the axis without running over its labels."""
+    return [L(code, vocab_name, "zh"), L(code, vocab_name, "en")]
 
 
 def with_labels(df: pl.DataFrame, column: str, vocab_name: str, lang: str = "both", order: bool = True) -> pl.DataFrame:
@@ -149,8 +159,10 @@ def _theme() -> dict:
             "font": FONT_FAMILY,
             "view": {"continuousWidth": WIDTH, "continuousHeight": HEIGHT, "stroke": None},
             "title": {"fontSize": 14, "subtitleFontSize": 11, "subtitleColor": "#555"},
-            "axis": {"labelFontSize": 11, "titleFontSize": 12, "labelLimit": 260},
-            "legend": {"labelFontSize": 11, "titleFontSize": 12, "labelLimit": 320},
+            # labels cut at LABEL_LIMIT px: Vega places an axis title by the labels' width up to
+            # about 190 px, so longer labels ran under the title
+            "axis": {"labelFontSize": 11, "titleFontSize": 12, "labelLimit": LABEL_LIMIT, "titlePadding": 8},
+            "legend": {"labelFontSize": 11, "titleFontSize": 12, "labelLimit": 0},  # legend labels whole, never cut
             "header": {"labelFontSize": 11, "titleFontSize": 12},
             "range": {"category": {"scheme": "tableau10"}},
         }
@@ -188,37 +200,120 @@ def setup(interactive: bool | None = None) -> str:
 # Figures
 
 
-@dataclass
+@dataclass(repr=False)
 class Figure:
-    """An altair chart and the table it draws. Displays as the chart in a notebook."""
+    """An altair chart and the table it draws. Displays as the chart in a notebook (an empty
+    figure as a sentence, never as an empty chart)."""
 
     name: str
     chart: alt.TopLevelMixin
     data: pl.DataFrame
+    empty: bool = False
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return self.chart._repr_mimebundle_(include, exclude)
+        if self.empty:
+            note = f"*{L('no_data')}* ({self.name})"
+            return {"text/markdown": note, "text/plain": note}
+        bundle = self.chart._repr_mimebundle_(include, exclude)
+        data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
+        if "image/svg+xml" in data:
+            data = dict(data, **{"image/svg+xml": _accessible(data["image/svg+xml"], self.description)})
+        return (data, meta) if isinstance(bundle, tuple) else data
+
+    @property
+    def description(self) -> str:
+        d = self.chart.to_dict().get("description")
+        return d if isinstance(d, str) else self.name
 
     def to_dict(self) -> dict:
         return self.chart.to_dict()
 
+    def __repr__(self) -> str:  # the notebook's text form: no table preview
+        return f"<chart {self.name}: {self.description}>"
+
+
+def _accessible(svg: str, description: str) -> str:
+    """The SVG with its alt text: role=img, aria-label and a <title> (screen readers, and the
+    HTML report's alt attribute)."""
+    import html as _h
+
+    if "aria-label=" in svg[: svg.find(">")]:
+        return svg
+    esc = _h.escape(description, quote=True)
+    head_end = svg.find(">")
+    return svg[:head_end] + f' role="img" aria-label="{esc}"' + svg[head_end:head_end + 1] + f"<title>{esc}</title>" + svg[head_end + 1 :]
+
+
+@functools.lru_cache(maxsize=1)
+def _font_path() -> Path | None:
+    d = font_dir()
+    if d is None:
+        return None
+    for pat in ("NotoSansSC*.otf", "NotoSansSC*.ttf", "*.otf", "*.ttf"):
+        hits = sorted(d.glob(pat))
+        if hits:
+            return hits[0]
+    return None
+
+
+def embed_fonts(svg: str, description: str | None = None) -> str:
+    """The SVG with the glyphs it uses embedded: a subset of Noto Sans SC (every character of
+    its text) as an @font-face data URL, so that Chinese shows on a machine without a CJK font.
+    Deterministic (no time stamp in the subset). Also adds the alt text (see _accessible)."""
+    import base64
+    import html as _h
+    import io
+    import re
+
+    if description:
+        svg = _accessible(svg, description)
+    path = _font_path()
+    if path is None or "@font-face" in svg:
+        return svg
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    texts = re.findall(r"<(?:text|tspan)\b[^>]*>([^<]*)<", svg) + re.findall(r"<title>([^<]*)</title>", svg)
+    chars = "".join(sorted(set(_h.unescape("".join(texts))) | set("0123456789.,%-–")))
+    font = TTFont(str(path), lazy=False, recalcTimestamp=False)
+    opts = subset.Options()
+    opts.name_IDs = [1, 2]  # family and style names only
+    sub = subset.Subsetter(opts)
+    sub.populate(text=chars)
+    sub.subset(font)
+    buf = io.BytesIO()
+    font.save(buf)
+    b64 = base64.b64encode(buf.getvalue()).decode("ascii")
+    style = f'<defs><style>@font-face{{font-family:"{FONT_NAME}";src:url(data:font/otf;base64,{b64}) format("opentype");}}</style></defs>'
+    i = svg.find(">", svg.find("<svg")) + 1
+    return svg[:i] + style + svg[i:]
+
 
 def save_figure(fig: Figure, out_dir: str | Path) -> dict[str, Path]:
-    """Write charts/<name>.png, charts/<name>.svg and tables/<name>.csv under out_dir."""
+    """Write charts/<name>.png (300 dpi), .svg (fonts embedded, alt text) and .pdf (fonts
+    embedded), and tables/<name>.csv (UTF-8 with BOM, as the dataset's CSV) under out_dir. An
+    empty figure writes only its (empty) table: no empty chart."""
+    import vl_convert as vlc
+    from altair.utils._importers import vl_version_for_vl_convert
+
     out = Path(out_dir)
-    (out / "charts").mkdir(parents=True, exist_ok=True)
     (out / "tables").mkdir(parents=True, exist_ok=True)
+    paths = {"csv": out / "tables" / f"{fig.name}.csv"}
+    fig.data.write_csv(paths["csv"], include_bom=True)
+    if fig.empty:
+        return paths
+    (out / "charts").mkdir(parents=True, exist_ok=True)
     register_fonts()
     _register_theme()
-    paths = {
-        "png": out / "charts" / f"{fig.name}.png",
-        "svg": out / "charts" / f"{fig.name}.svg",
-        "csv": out / "tables" / f"{fig.name}.csv",
-    }
     with alt.theme.enable(THEME):
-        fig.chart.save(str(paths["svg"]), format="svg")
-        fig.chart.save(str(paths["png"]), format="png", scale_factor=PNG_SCALE)
-    fig.data.write_csv(paths["csv"])
+        spec = fig.chart.to_dict()
+    v = vl_version_for_vl_convert()
+    paths["svg"] = out / "charts" / f"{fig.name}.svg"
+    paths["png"] = out / "charts" / f"{fig.name}.png"
+    paths["pdf"] = out / "charts" / f"{fig.name}.pdf"
+    paths["svg"].write_text(embed_fonts(vlc.vegalite_to_svg(spec, vl_version=v), fig.description), encoding="utf-8")
+    paths["png"].write_bytes(vlc.vegalite_to_png(spec, vl_version=v, ppi=PNG_PPI))
+    paths["pdf"].write_bytes(vlc.vegalite_to_pdf(spec, vl_version=v))
     return paths
 
 
@@ -240,11 +335,62 @@ def _require(df: pl.DataFrame, cols: Iterable[str]) -> None:
         raise ValueError(f"the chart needs columns {miss}; the table has {df.columns}")
 
 
-def _empty_note(name: str, code: str, note: str) -> Figure:
-    """A placeholder chart saying there is nothing to draw (kept so that outputs are complete)."""
-    df = pl.DataFrame({"note": [note]})
-    ch = alt.Chart(df, title=title(code)).mark_text(align="left", fontSize=12).encode(text="note:N").properties(width=WIDTH, height=40)
-    return Figure(name, ch, df)
+def _empty_note(name: str, code: str, note: str = "", data: pl.DataFrame | None = None) -> Figure:
+    """A figure with nothing to draw: shown as a sentence, saved as its table only."""
+    df = data if data is not None else pl.DataFrame({"note": [note or L("no_data")]})
+    ch = alt.Chart(pl.DataFrame({"note": [note or L("no_data")]}), title=title(code)).mark_text().encode(text="note:N")
+    return Figure(name, ch, df, empty=True)
+
+
+def _years(df: pl.DataFrame, col: str = "year") -> list[int]:
+    """Every year from the first to the last of the data: a year axis that shows the gaps."""
+    ys = [y for y in df[col].to_list() if y is not None]
+    return list(range(min(ys), max(ys) + 1)) if ys else []
+
+
+def _year_axis(years: list[int], title_code: str = "year", angle: int = 0) -> alt.X:
+    """Years as bands, every year of the span present (a year without data is an empty band)."""
+    return alt.X("year:O", title=L(title_code), scale=alt.Scale(domain=years), axis=alt.Axis(labelAngle=angle, labelOverlap=True))
+
+
+def _year_scale_q(years: list[int], title_code: str = "year") -> alt.X:
+    """Years on a quantitative axis (lines and points): distances are time, a missing year is a
+    gap, ticks on whole years."""
+    return alt.X(
+        "year:Q",
+        title=L(title_code),
+        scale=alt.Scale(domain=[years[0] - 0.5, years[-1] + 0.5], nice=False, zero=False),
+        axis=alt.Axis(format="d", tickMinStep=1, labelOverlap=True, grid=False),
+    )
+
+
+def _eras(years: list[int], quantitative: bool = False) -> list:
+    """Dashed rules where the 2019 and 2021 templates begin (before their first year), with the
+    template's name written along the rule: a change of template changes what the categories
+    mean."""
+    rows = [{"year": y, "x": y - 0.5, "label": L(f"era_{y}")} for y in ERA_STARTS if years and years[0] < y <= years[-1]]
+    if not rows:
+        return []
+    df = pl.DataFrame(rows)
+    if quantitative:
+        x = alt.X("x:Q", scale=alt.Scale(domain=[years[0] - 0.5, years[-1] + 0.5], nice=False, zero=False))
+    else:
+        x = alt.X("year:O", scale=alt.Scale(domain=years), bandPosition=0)
+    rule = alt.Chart(df).mark_rule(color="#888", strokeDash=[4, 3]).encode(x=x)
+    text = alt.Chart(df).mark_text(angle=270, align="right", baseline="top", dx=-4, dy=3, fontSize=9, color="#555").encode(x=x, y=alt.value(0), text="label:N")
+    return [rule, text]
+
+
+def _describe(kind: str, code: str, df: pl.DataFrame, extra: str = "") -> str:
+    """Alt text: what the chart is and what it covers."""
+    bits = [f"{kind}: {L(code, 'chart_labels', 'en')} ({L(code, 'chart_labels', 'zh')})"]
+    if "year" in df.columns and df.height:
+        ys = df["year"].drop_nulls()
+        if len(ys):
+            bits.append(f"years {ys.min()}–{ys.max()}")
+    if extra:
+        bits.append(extra)
+    return "; ".join(bits) + "."
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,26 +399,37 @@ def _empty_note(name: str, code: str, note: str) -> Figure:
 
 
 def requests_per_agency_year(df: pl.DataFrame, name: str = "requests_per_agency_year", subtitle=None) -> Figure:
-    """df: agency, year, received (requests received in the year), source."""
+    """df: agency, year, received (requests received in the year), source. Years on a full axis:
+    a year without a figure leaves a gap in the agency's line (never a line across it); dashed
+    rules mark where the 2019 and 2021 templates begin."""
     _require(df, ["agency", "year", "received"])
     df = df.sort("agency", "year")
     if df.height == 0:
-        return _empty_note(name, "requests_per_agency_year", "—")
+        return _empty_note(name, "requests_per_agency_year", data=df)
+    years = _years(df)
+    # the missing years inside each agency's span, as nulls: the line breaks there
+    span = df.group_by("agency").agg(pl.col("year").min().alias("lo"), pl.col("year").max().alias("hi"))
+    grid = span.with_columns(pl.int_ranges("lo", pl.col("hi") + 1).alias("year")).explode("year").select("agency", pl.col("year").cast(df.schema["year"]))
+    drawn = grid.join(df, on=["agency", "year"], how="left").sort("agency", "year")
     sel = alt.selection_point(fields=["agency"], bind="legend")
-    base = alt.Chart(df, title=title("requests_per_agency_year", subtitle))
+    base = alt.Chart(drawn)
     enc = dict(
-        x=alt.X("year:O", title=L("year"), axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("received:Q", title=L("requests_received")),
+        x=_year_scale_q(years),
+        y=alt.Y("received:Q", title=T2("requests_received")),
         color=alt.Color("agency:N", title=L("agency"), sort=sorted(df["agency"].unique().to_list())),
         opacity=alt.condition(sel, alt.value(1), alt.value(0.2)),
         tooltip=[
             alt.Tooltip("agency:N", title=L("agency")),
-            alt.Tooltip("year:O", title=L("year")),
+            alt.Tooltip("year:Q", title=L("year"), format="d"),
             alt.Tooltip("received:Q", title=L("requests_received")),
         ]
         + ([alt.Tooltip("source:N", title=L("source"))] if "source" in df.columns else []),
     )
-    ch = (base.mark_line(point=True).encode(**enc)).add_params(sel).properties(width=WIDTH, height=HEIGHT)
+    lines = base.mark_line(point=True, invalid="break-paths-show-domains").encode(**enc).add_params(sel)
+    ch = alt.layer(lines, *_eras(years, quantitative=True)).properties(
+        width=WIDTH, height=HEIGHT, title=title("requests_per_agency_year", subtitle),
+        description=_describe("Line chart, one line per agency, gaps where a year has no figure", "requests_per_agency_year", df, f"{df['agency'].n_unique()} agencies"),
+    )
     return Figure(name, ch, df)
 
 
@@ -289,27 +446,49 @@ def stacked_shares(
     y_title: str = "share",
     subtitle=None,
 ) -> Figure:
-    """Stacked bars normalised to 100% per x: df has x, category (codes of `vocab`), value."""
+    """Stacked bars normalised to 100% per x: df has x, category (codes of `vocab`), value. The
+    number each bar rests on is printed above it, and a bar resting on fewer than SMALL_N is
+    paler: 100% of 3 requests is not 100% of 300. By year: every year on the axis (gaps show),
+    template changes marked."""
     _require(df, [x, category, value])
     if df.height == 0:
-        return _empty_note(name, title_code, "—")
+        return _empty_note(name, title_code, data=df)
     df = with_labels(df, category, vocab).sort(x, f"{category}_order")
     order = label_order(vocab, df[category].unique().to_list())
-    ch = (
-        alt.Chart(df, title=title(title_code, subtitle))
+    totals = df.group_by(x).agg(pl.col(value).sum().alias("n_total"))
+    drawn = df.join(totals, on=x, how="left")
+    xsort = df[x].unique(maintain_order=True).to_list()
+    if x == "year":
+        years = _years(df)
+        xenc, layers = _year_axis(years, x_title), _eras(years)
+    else:
+        xenc = alt.X(f"{x}:N", title=L(x_title), sort=xsort, axis=alt.Axis(labelAngle=-40))
+        layers = []
+    bars = (
+        alt.Chart(drawn)
         .mark_bar()
         .encode(
-            x=alt.X(f"{x}:O", title=L(x_title), axis=alt.Axis(labelAngle=0 if x == "year" else -40)),
-            y=alt.Y(f"sum({value}):Q", stack="normalize", title=L(y_title), axis=alt.Axis(format="%")),
+            x=xenc,
+            y=alt.Y(f"sum({value}):Q", stack="normalize", title=T2(y_title), axis=alt.Axis(format="%")),
             color=alt.Color(f"{category}_label:N", title=L(_legend_code(category)), sort=order),
             order=alt.Order(f"{category}_order:Q"),
+            opacity=alt.condition(alt.datum.n_total < SMALL_N, alt.value(0.45), alt.value(1.0)),
             tooltip=[
                 alt.Tooltip(f"{x}:O", title=L(x_title)),
                 alt.Tooltip(f"{category}_label:N", title=L(_legend_code(category))),
                 alt.Tooltip(f"{value}:Q", title=L("count")),
+                alt.Tooltip("n_total:Q", title=L("requests")),
             ],
         )
-        .properties(width=WIDTH, height=HEIGHT)
+    )
+    counts = alt.Chart(totals).mark_text(baseline="bottom", dy=-2, fontSize=9, color="#333").encode(
+        x=alt.X(f"{x}:O", scale=alt.Scale(domain=years)) if x == "year" else alt.X(f"{x}:N", sort=xsort), y=alt.datum(1), text=alt.Text("n_total:Q", format="d")
+    )
+    sub = [*([subtitle] if isinstance(subtitle, str) else list(subtitle or [])), L("n_note")]
+    small = totals.filter(pl.col("n_total") < SMALL_N).height
+    ch = alt.layer(bars, counts, *layers).properties(
+        width=WIDTH, height=HEIGHT, title=title(title_code, sub),
+        description=_describe("Stacked bars of shares, 100% per bar, the number of requests above each bar", title_code, df, f"{totals.height} bars, {small} resting on fewer than {SMALL_N} requests"),
     )
     return Figure(name, ch, df)
 
@@ -330,18 +509,24 @@ def grouped_counts(
     y_title: str = "cases",
     subtitle=None,
 ) -> Figure:
-    """Bars of counts per x, coloured (stacked) by category: df has x, category, value."""
+    """Bars of counts per x, coloured (stacked) by category: df has x, category, value. By year:
+    every year on the axis (a year without cases is an empty slot), template changes marked."""
     _require(df, [x, category, value])
     if df.height == 0:
-        return _empty_note(name, title_code, "—")
+        return _empty_note(name, title_code, data=df)
     df = with_labels(df, category, vocab).sort(x, f"{category}_order")
     order = label_order(vocab, df[category].unique().to_list())
-    ch = (
-        alt.Chart(df, title=title(title_code, subtitle))
+    if x == "year":
+        years = _years(df)
+        xenc, layers = _year_axis(years, x), _eras(years)
+    else:
+        xenc, layers = alt.X(f"{x}:N", title=L(x), axis=alt.Axis(labelAngle=-40)), []
+    bars = (
+        alt.Chart(df)
         .mark_bar()
         .encode(
-            x=alt.X(f"{x}:O", title=L(x), axis=alt.Axis(labelAngle=0 if x == "year" else -40)),
-            y=alt.Y(f"sum({value}):Q", title=L(y_title)),
+            x=xenc,
+            y=alt.Y(f"sum({value}):Q", title=T2(y_title), axis=alt.Axis(format="d", tickMinStep=1)),
             color=alt.Color(f"{category}_label:N", title=L(_legend_code(category)), sort=order),
             order=alt.Order(f"{category}_order:Q"),
             tooltip=[
@@ -350,24 +535,27 @@ def grouped_counts(
                 alt.Tooltip(f"{value}:Q", title=L(y_title)),
             ],
         )
-        .properties(width=WIDTH, height=HEIGHT)
+    )
+    ch = alt.layer(bars, *layers).properties(
+        width=WIDTH, height=HEIGHT, title=title(title_code, subtitle), description=_describe("Stacked bars of counts", title_code, df)
     )
     return Figure(name, ch, df)
 
 
 def coverage(df: pl.DataFrame, name: str = "coverage", subtitle=None) -> Figure:
     """Heat map of which agency reported which year and in which template:
-    df: agency, year, template, status."""
+    df: agency, year, template, status. Every year is a column, so a missing report is a gap."""
     _require(df, ["agency", "year", "template", "status"])
     if df.height == 0:
-        return _empty_note(name, "coverage", "—")
+        return _empty_note(name, "coverage", data=df)
     df = with_labels(with_labels(df, "template", "templates"), "status", "statuses").sort("agency", "year")
-    ch = (
-        alt.Chart(df, title=title("coverage", subtitle))
+    years = _years(df)
+    cells = (
+        alt.Chart(df)
         .mark_rect(stroke="white")
         .encode(
-            x=alt.X("year:O", title=L("year"), axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("agency:N", title=L("agency"), sort=sorted(df["agency"].unique().to_list())),
+            x=_year_axis(years, angle=-90 if len(years) > 12 else 0),
+            y=alt.Y("agency:N", title=T2("agency"), sort=sorted(df["agency"].unique().to_list())),
             color=alt.Color("template_label:N", title=L("template"), sort=label_order("templates", df["template"].unique().to_list())),
             opacity=alt.Opacity("status_order:O", legend=None, scale=alt.Scale(domain=[0, 1, 2, 3], range=[1, 0.75, 0.45, 0.2])),
             tooltip=[
@@ -377,7 +565,10 @@ def coverage(df: pl.DataFrame, name: str = "coverage", subtitle=None) -> Figure:
                 alt.Tooltip("status_label:N", title=L("status")),
             ],
         )
-        .properties(width=WIDTH, height=alt.Step(18))
+    )
+    ch = alt.layer(cells).properties(
+        width=max(WIDTH, 26 * len(years)), height=alt.Step(18), title=title("coverage", subtitle),
+        description=_describe("Heat map, one row per agency and one column per year, coloured by report template", "coverage", df, f"{df['agency'].n_unique()} agencies"),
     )
     return Figure(name, ch, df)
 
@@ -387,14 +578,14 @@ def quality(df: pl.DataFrame, name: str = "quality", subtitle=None) -> Figure:
     df: check, severity, findings."""
     _require(df, ["check", "severity", "findings"])
     if df.height == 0:
-        return _empty_note(name, "quality", "0")
+        return _empty_note(name, "quality", data=df)
     df = with_labels(df, "severity", "severities").sort("severity_order", "check")
     ch = (
-        alt.Chart(df, title=title("quality", subtitle))
+        alt.Chart(df)
         .mark_bar()
         .encode(
-            y=alt.Y("check:N", title=L("check"), sort=alt.EncodingSortField("findings", op="sum", order="descending")),
-            x=alt.X("sum(findings):Q", title=L("findings")),
+            y=alt.Y("check:N", title=T2("check"), sort=alt.EncodingSortField("findings", op="sum", order="descending")),
+            x=alt.X("sum(findings):Q", title=L("findings"), axis=alt.Axis(format="d", tickMinStep=1)),
             color=alt.Color(
                 "severity_label:N",
                 title=L("severity"),
@@ -408,7 +599,10 @@ def quality(df: pl.DataFrame, name: str = "quality", subtitle=None) -> Figure:
                 alt.Tooltip("findings:Q", title=L("findings")),
             ],
         )
-        .properties(width=WIDTH, height=alt.Step(18))
+        .properties(
+            width=WIDTH, height=alt.Step(18), title=title("quality", subtitle),
+            description=_describe("Horizontal bars, findings per check coloured by severity", "quality", df, f"{int(df['findings'].sum())} findings of {df['check'].n_unique()} checks"),
+        )
     )
     return Figure(name, ch, df)
 
@@ -421,11 +615,12 @@ def rate_intervals(
     unit_title: str = "unit",
     subtitle=None,
 ) -> Figure:
-    """Dot-and-interval plot of a rate per unit, sorted by the estimate.
-    df: unit, rate, ci_low, ci_high, numerator, denominator, rank, rank_low, rank_high."""
+    """Dot-and-interval plot of a rate per unit, sorted by the estimate, the denominator (n)
+    printed beside each interval. df: unit, rate, ci_low, ci_high, numerator, denominator, rank,
+    rank_low, rank_high (unit_code when units are divisions)."""
     _require(df, ["unit", "rate", "ci_low", "ci_high", "numerator", "denominator"])
     if df.height == 0:
-        return _empty_note(name, "comparison", "—")
+        return _empty_note(name, "comparison", data=df)
     df = df.sort("rate", "unit", descending=[True, False], nulls_last=True)
     order = df["unit"].to_list()
     tips = [
@@ -436,17 +631,23 @@ def rate_intervals(
         alt.Tooltip("numerator:Q", title=L("count")),
         alt.Tooltip("denominator:Q", title=L("denominator")),
     ]
+    if "unit_code" in df.columns:
+        tips.insert(1, alt.Tooltip("unit_code:N", title="GB/T 2260"))
     if "rank_low" in df.columns:
         tips += [alt.Tooltip("rank_low:Q", title=L("rank_interval") + " ↑"), alt.Tooltip("rank_high:Q", title=L("rank_interval") + " ↓")]
-    base = alt.Chart(df, title=title("comparison", subtitle)).encode(
-        y=alt.Y("unit:N", title=L(unit_title), sort=order),
-    )
+    drawn = df.with_columns(pl.format("n={}", pl.col("denominator")).alias("n_label"))
+    base = alt.Chart(drawn).encode(y=alt.Y("unit:N", title=T2(unit_title), sort=order))
+    xs = alt.Scale(domain=[0, 1])
     rule = base.mark_rule(color="#555").encode(
-        x=alt.X("ci_low:Q", title=f"{rate_label} ({L('ci95')})", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        x=alt.X("ci_low:Q", title=f"{rate_label} ({L('ci95')})", axis=alt.Axis(format="%"), scale=xs),
         x2="ci_high:Q",
     )
-    pts = base.mark_point(filled=True, size=60, color="#1f77b4").encode(x="rate:Q", tooltip=tips)
-    ch = (rule + pts).properties(width=WIDTH, height=alt.Step(22))
+    pts = base.mark_point(filled=True, size=60, color="#1f77b4").encode(x=alt.X("rate:Q", scale=xs), tooltip=tips)
+    n = base.mark_text(align="left", dx=5, fontSize=9, color="#555").encode(x=alt.X("ci_high:Q", scale=xs), text="n_label:N")
+    ch = alt.layer(rule, pts, n).properties(
+        width=WIDTH, height=alt.Step(22), title=title("comparison", subtitle),
+        description=_describe("Dot-and-interval plot, one row per unit: the pooled rate and its 95% Wilson interval, n = the denominator", "comparison", df, f"{df.height} units, {rate_label}"),
+    )
     return Figure(name, ch, df)
 
 
@@ -461,22 +662,31 @@ def small_multiples(
     columns: int = 4,
     subtitle=None,
 ) -> Figure:
-    """One small panel per unit with value by year: df has facet, year, value."""
+    """One small panel per unit with value by year: df has facet, year, value. The same full year
+    axis in every panel; a year without a figure is a gap in the line."""
     _require(df, [facet, "year", value])
     if df.height == 0:
-        return _empty_note(name, "small_multiples", "—")
+        return _empty_note(name, "small_multiples", data=df)
     df = df.sort(facet, "year")
-    years = sorted(df["year"].unique().to_list())
+    years = _years(df)
+    span = df.group_by(facet).agg(pl.col("year").min().alias("lo"), pl.col("year").max().alias("hi"))
+    grid = span.with_columns(pl.int_ranges("lo", pl.col("hi") + 1).alias("year")).explode("year").select(facet, pl.col("year").cast(df.schema["year"]))
+    drawn = grid.join(df, on=[facet, "year"], how="left").sort(facet, "year")
+    vt = value_title if isinstance(value_title, list) else value_title.split(" / ") if " / " in value_title else value_title
     ch = (
-        alt.Chart(df)
-        .mark_line(point=True)
+        alt.Chart(drawn)
+        .mark_line(point=True, invalid="break-paths-show-domains")
         .encode(
-            x=alt.X("year:O", title=L("year"), scale=alt.Scale(domain=years), axis=alt.Axis(labelAngle=-90, labelFontSize=9)),
-            y=alt.Y(f"{value}:Q", title=value_title),
-            tooltip=[alt.Tooltip(f"{facet}:N", title=L(facet_title)), alt.Tooltip("year:O", title=L("year")), alt.Tooltip(f"{value}:Q", title=value_title)],
+            x=alt.X(
+                "year:Q", title=L("year"), scale=alt.Scale(domain=[years[0] - 0.5, years[-1] + 0.5], nice=False, zero=False),
+                axis=alt.Axis(format="d", tickMinStep=1, labelAngle=-90, labelFontSize=9, labelOverlap=True, grid=False),
+            ),
+            y=alt.Y(f"{value}:Q", title=vt),
+            tooltip=[alt.Tooltip(f"{facet}:N", title=L(facet_title)), alt.Tooltip("year:Q", title=L("year"), format="d"), alt.Tooltip(f"{value}:Q", title=" / ".join(vt) if isinstance(vt, list) else vt)],
         )
-        .properties(width=150, height=100)
+        .properties(width=150, height=110)
         .facet(facet=alt.Facet(f"{facet}:N", title=L(facet_title), sort=sorted(df[facet].unique().to_list())), columns=columns, title=title("small_multiples", subtitle))
+        .properties(description=_describe("Small multiples, one line chart per unit on the same year axis", "small_multiples", df, f"{df[facet].n_unique()} units"))
     )
     return Figure(name, ch, df)
 
@@ -486,7 +696,7 @@ def period_rates(df: pl.DataFrame, *, rate_label: str, name: str = "period_rates
     period_post codes of chart_labels), rate, ci_low, ci_high, numerator, denominator, reports."""
     _require(df, ["period", "rate", "ci_low", "ci_high"])
     if df.height == 0:
-        return _empty_note(name, "period", "—")
+        return _empty_note(name, "period", data=df)
     df = with_labels(df, "period", "chart_labels").sort("period_order")
     order = df["period_label"].to_list()
     base = alt.Chart(df, title=title("period", subtitle)).encode(x=alt.X("period_label:N", title=L("period"), sort=order, axis=alt.Axis(labelAngle=0)))
@@ -521,7 +731,7 @@ def coefficients(
     green one ref_x (the revision)."""
     _require(df, [x, "estimate", "ci_low", "ci_high"])
     if df.height == 0:
-        return _empty_note(name, title_code, "—")
+        return _empty_note(name, title_code, data=df)
     df = df.sort(x)
     xs = [v for v in df[x].to_list() if v is not None] + ([ref_x] if ref_x is not None else [])
     xscale = alt.Scale(domain=[min(xs) - 0.5, max(xs) + 0.5], nice=False)
@@ -551,7 +761,7 @@ def setting_estimates(
     df: setting, estimate, ci_low, ci_high (nulls draw nothing)."""
     _require(df, ["setting", "estimate", "ci_low", "ci_high"])
     if df.height == 0:
-        return _empty_note(name, title_code, "—")
+        return _empty_note(name, title_code, data=df)
     order = df["setting"].to_list()
     base = alt.Chart(df, title=title(title_code, subtitle)).encode(y=alt.Y("setting:N", title=L("setting"), sort=order))
     zero = alt.Chart(pl.DataFrame({"zero": [0.0]})).mark_rule(color="#999", strokeDash=[4, 3]).encode(x="zero:Q")
