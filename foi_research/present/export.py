@@ -16,7 +16,12 @@ rationales) and `metrics.RULES` (how counts are chosen, nulls, the overlap rule,
 - CSV (csv/<table>.csv): UTF-8 with a byte-order mark, because Excel (the usual tool of
   researchers in China) opens BOM-less UTF-8 as GBK and garbles every Chinese character; R
   (readr, data.table) and pandas read the BOM transparently. Empty cell = null; dates ISO
-  (YYYY-MM-DD); booleans true/false.
+  (YYYY-MM-DD); booleans true/false. Safe to open in a spreadsheet (spreadsheet_safe): a text
+  cell that a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage
+  return, and not a plain number such as -309 or +5) is written with a leading apostrophe
+  ('=cmd|…), which spreadsheets show as text; a text cell longer than a spreadsheet cell holds
+  (32,767 characters) is cut, with a note saying so (the parquet table has the full text).
+  Numeric columns are written as they are.
 - Stata (stata/<table>.dta): format 118 (Stata 14+, Unicode). Coded string columns become
   labelled integers numbered in code-list order from 1, with value labels in two label languages:
   zh (current: 自然人) and en (`label language en`: Natural persons; the label sets <column>_en);
@@ -149,7 +154,12 @@ def datapackage(root: Path, tables: list[str], csv: bool = False, settings: dict
                 "path": f"csv/{t}.csv",
                 "profile": "tabular-data-resource",
                 "title": f"{spec['title']} (CSV)",
-                "description": f"{spec['description']} Same table as {t}.parquet, as UTF-8 CSV with a byte-order mark (for Excel).",
+                "description": (
+                    f"{spec['description']} Same table as {t}.parquet, as UTF-8 CSV with a byte-order mark (for Excel). "
+                    "Safe to open in a spreadsheet: a text cell that would run as a formula (starting with = + - @, tab or "
+                    "carriage return, other than a plain number) starts with an apostrophe; a text cell over 32,767 characters "
+                    "is cut with a note (the parquet table has it whole)."
+                ),
                 "format": "csv",
                 "mediatype": "text/csv",
                 "encoding": CSV_ENCODING,
@@ -195,6 +205,20 @@ def _md(s) -> str:
     return "" if s is None else str(s).replace("|", "\\|").replace("\n", " ")
 
 
+def _text(s) -> str:
+    """Text from outside this code (a document, a file name, a user's crosswalk) as inert
+    Markdown: HTML special characters as entities, Markdown link and code syntax escaped, so that
+    a title '[x](javascript:…)' or '<script>' shows as printed in any Markdown viewer."""
+    if s is None:
+        return ""
+    import html
+
+    t = html.escape(str(s), quote=False)
+    for ch in "\\`[]":
+        t = t.replace(ch, "\\" + ch)
+    return t
+
+
 def _table(header: list[str], rows: list[list]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join(_md(x) for x in r) + " |" for r in rows]
@@ -236,13 +260,15 @@ def codebook(
     set_rows = [["crosswalk", cw.name], ["denominator", f"{denominator}: {codes.V('denominators')[denominator].en}"]]
     for k, v in (settings or {}).items():
         if k not in ("crosswalk", "denominator"):
-            set_rows.append([k, json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v])
+            set_rows.append([k, _text(json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else v)])
     out += _table(["setting", "value"], set_rows)
     if rows:
         out += _table(["table", "rows", "file"], [[t, rows.get(t, ""), f"{t}.parquet"] for t in tables])
     out += [
         "Files: `<table>.parquet` (all tables), `datapackage.json` (Frictionless Data Package describing every field), "
-        "this codebook; with `--csv` also `csv/<table>.csv` (UTF-8 with BOM, empty cell = null), with `--stata` also "
+        "this codebook; with `--csv` also `csv/<table>.csv` (UTF-8 with BOM, empty cell = null; safe to open in a spreadsheet: "
+        "a text cell that would run as a formula, starting with = + - @ (other than a plain number such as -309), starts "
+        "with an apostrophe, and a text cell over 32,767 characters is cut with a note), with `--stata` also "
         f"`stata/<table>.dta` (Stata {STATA_VERSION} format, coded columns as labelled integers with label languages zh and en: `label language en`). "
         "`load.R` and `load.do` read the tables in R and Stata (see *Loading the data* below).",
         "",
@@ -278,9 +304,9 @@ def codebook(
     ]
 
     # --- crosswalk
-    out += ["## Crosswalk", "", f"Crosswalk of this build: **{cw.name}** ({cw.path}).", ""]
+    out += ["## Crosswalk", "", f"Crosswalk of this build: **{_text(cw.name)}** ({_text(cw.path)}).", ""]
     if cw.description:
-        out += [cw.description, ""]
+        out += [_text(cw.description), ""]
     out += ["Outcome classes:", ""]
     out += _table(["class", "中文", "English", "meaning"], [[c.code, c.zh, c.en, c.extra.get("description", "")] for c in codes.V("outcome_classes")])
     sp = codes.V("crosswalk_special")
@@ -292,7 +318,7 @@ def codebook(
         out += [f"### {scheme_title[sch]}", ""]
         out += _table(
             ["source row", "printed label", "class", "overlaps", "rationale"],
-            [[r["code"], _source_label(sch, r["code"]), r["outcome_class"], r["overlap_with"] or "", r["rationale"]] for r in t.iter_rows(named=True)],
+            [[r["code"], _source_label(sch, r["code"]), r["outcome_class"], r["overlap_with"] or "", _text(r["rationale"])] for r in t.iter_rows(named=True)],
         )
     out += ["Crosswalks shipped (pass another with `--crosswalk NAME` or `--crosswalk path/to/file.csv`):", ""]
     out += _table(["name", "中文", "English", "description"], [[c.code, c.zh, c.en, c.extra.get("description", "")] for c in codes.V("crosswalks")])
@@ -319,7 +345,7 @@ def codebook(
     if quality is not None and quality.height:
         found = quality.group_by("check", "severity").agg(pl.len().alias("n"), pl.col("message").sort().first().alias("example")).sort("check", "severity")
         out += ["Checks found in this dataset (parser and harmonise stage), with one example message each:", ""]
-        out += _table(["check", "severity", "rows", "example"], [[r["check"], r["severity"], r["n"], r["example"]] for r in found.iter_rows(named=True)])
+        out += _table(["check", "severity", "rows", "example"], [[r["check"], r["severity"], r["n"], _text(r["example"])] for r in found.iter_rows(named=True)])
 
     # --- tables
     out += ["## Tables and fields", ""]
@@ -369,12 +395,39 @@ def write_codebook(root: Path, crosswalk, denominator: str, tables: list[str], q
 # CSV and Stata
 
 
+SPREADSHEET_CELL_MAX = 32_767  # characters a spreadsheet cell holds (Excel, LibreOffice)
+CUT_NOTE = " …[cut for spreadsheets: the full text is in the parquet table]"
+# a text cell a spreadsheet runs as a formula (OWASP's list: = + - @ tab CR) unless it is a plain
+# number ('-309', '+5', '1,234.5', '12%'), which a spreadsheet reads as a number
+_FORMULA_START = r"^[=+\-@\t\r]"
+_PLAIN_NUMBER = r"^[+\-]?(?:[0-9][0-9,]*(?:\.[0-9]+)?|\.[0-9]+)%?$"
+
+
+def spreadsheet_safe(df: "pl.DataFrame | pl.LazyFrame") -> "pl.DataFrame | pl.LazyFrame":
+    """The frame with its text columns made safe to open in a spreadsheet: formula-like cells
+    prefixed with an apostrophe, cells over SPREADSHEET_CELL_MAX characters cut with CUT_NOTE.
+    Other columns unchanged (numbers stay numbers)."""
+    schema = df.collect_schema() if isinstance(df, pl.LazyFrame) else df.schema
+    exprs = []
+    keep = SPREADSHEET_CELL_MAX - len(CUT_NOTE)
+    for name, dtype in schema.items():
+        if dtype != pl.String:
+            continue
+        c = pl.col(name)
+        c = pl.when(c.str.contains(_FORMULA_START) & ~c.str.contains(_PLAIN_NUMBER)).then(pl.lit("'") + c).otherwise(c)
+        c = pl.when(c.str.len_chars() > SPREADSHEET_CELL_MAX).then(c.str.slice(0, keep) + pl.lit(CUT_NOTE)).otherwise(c)
+        exprs.append(c.alias(name))
+    return df.with_columns(exprs) if exprs else df
+
+
 def write_csv(frames: "dict[str, pl.DataFrame | pl.LazyFrame]", folder: Path) -> list[Path]:
-    """One UTF-8-with-BOM CSV per table (see the module docstring for the choice)."""
+    """One UTF-8-with-BOM CSV per table (see the module docstring for the choice), safe to open
+    in a spreadsheet (spreadsheet_safe)."""
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for t, df in frames.items():
         p = folder / f"{t}.csv"
+        df = spreadsheet_safe(df)
         if isinstance(df, pl.LazyFrame):  # streamed from parquet to CSV, never whole in memory
             df.sink_csv(p, include_bom=True, null_value="", date_format="%Y-%m-%d")
         else:

@@ -687,6 +687,36 @@ def _rewrite_paths(nb_path: Path, tmp: Path, final: Path, study: "Study | None" 
     nbformat.write(nb, nb_path)
 
 
+def _safe_html_exporter(**kw):
+    """nbconvert's HTMLExporter whose Markdown (cells and the Markdown that notebooks display,
+    which holds agency names and other text from the documents) is rendered with raw HTML
+    escaped and links and images to unsafe schemes (javascript:, vbscript:, file:, data: other
+    than images) replaced by '#harmful-link'. nbconvert's default renders raw HTML and allows
+    every scheme, so a report titled '[x](javascript:...)' became a live link. Tables come from
+    polars, which escapes its cells; charts are SVG shown as images (no script runs in them)."""
+    import jinja2
+    from nbconvert import HTMLExporter
+    from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+
+    class SafeHTMLExporter(HTMLExporter):
+        @jinja2.pass_context
+        def markdown2html(self, context, source):
+            cell = context.get("cell", {})
+            renderer = IPythonRenderer(
+                escape=True,
+                allow_harmful_protocols=False,
+                attachments=cell.get("attachments", {}),
+                embed_images=self.embed_images,
+                path=context.get("resources", {}).get("metadata", {}).get("path", ""),
+                anchor_link_text=self.anchor_link_text,
+                exclude_anchor_links=self.exclude_anchor_links,
+                **self.lexer_options,
+            )
+            return MarkdownWithMath(renderer=renderer).render(source)
+
+    return SafeHTMLExporter(template_name="lab", **kw)
+
+
 def _parameters_markdown(study: "Study", dataset: str | None) -> str:
     """The parameters of a study as a table, for the top of its HTML report."""
     from html import escape
@@ -706,14 +736,13 @@ def _html(nb_path: Path, html_path: Path, code: bool = False, header: str | None
     import html as _h
 
     import nbformat
-    from nbconvert import HTMLExporter
 
     from foi_research.present.viz import embed_fonts
 
     nb = nbformat.read(nb_path, as_version=4)
     if header:
         nb.cells.insert(0, nbformat.v4.new_markdown_cell(header))
-    exp = HTMLExporter(template_name="lab", exclude_input=not code, exclude_input_prompt=not code, exclude_output_prompt=True)
+    exp = _safe_html_exporter(exclude_input=not code, exclude_input_prompt=not code, exclude_output_prompt=True)
     exp.mathjax_url = ""  # no CDN: the notebooks hold no formulas that need MathJax
     body, _ = exp.from_notebook_node(nb)
     # the charts are inline SVG and the notebooks emit no JavaScript: drop the template's
@@ -1126,7 +1155,9 @@ class Outputs:
         """Write tables/<name>.csv (a table without a chart, e.g. model estimates); return df."""
         if self.dir is not None:
             (self.dir / "tables").mkdir(parents=True, exist_ok=True)
-            df.write_csv(self.dir / "tables" / f"{name}.csv", include_bom=True)
+            from foi_research.present.export import spreadsheet_safe
+
+            spreadsheet_safe(df).write_csv(self.dir / "tables" / f"{name}.csv", include_bom=True)
         self.saved.append(name)
         return df
 

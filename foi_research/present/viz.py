@@ -299,7 +299,9 @@ def save_figure(fig: Figure, out_dir: str | Path) -> dict[str, Path]:
     out = Path(out_dir)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     paths = {"csv": out / "tables" / f"{fig.name}.csv"}
-    fig.data.write_csv(paths["csv"], include_bom=True)
+    from foi_research.present.export import spreadsheet_safe
+
+    spreadsheet_safe(fig.data).write_csv(paths["csv"], include_bom=True)  # (text from the documents: no formula cells)
     if fig.empty:
         return paths
     (out / "charts").mkdir(parents=True, exist_ok=True)
