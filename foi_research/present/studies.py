@@ -718,14 +718,21 @@ def _safe_html_exporter(**kw):
 
 
 def _parameters_markdown(study: "Study", dataset: str | None) -> str:
-    """The parameters of a study as a table, for the top of its HTML report."""
-    from html import escape
+    """The parameters of a study as a table, for the top of its HTML report. (The report's
+    Markdown is rendered with raw HTML escaped (_safe_html_exporter): only Markdown's own syntax
+    is escaped here.)"""
+
+    def md(v) -> str:
+        t = str(v).replace("\n", " ")
+        for ch in "\\`*_[]|<#":
+            t = t.replace(ch, "\\" + ch)
+        return t
 
     rows = [("notebook", study.notebook.name)] + [(k, _literal(v)) for k, v in study.parameters.items()]
     if dataset:
         rows.append(("dataset", Path(dataset).name))
-    head = f"# {escape(study.title or study.name)}\n\n"
-    return head + "| parameter | value |\n|---|---|\n" + "\n".join(f"| {escape(k)} | {escape(str(v)).replace('|', '&#124;')} |" for k, v in rows) + "\n"
+    head = f"# {md(study.title or study.name)}\n\n"
+    return head + "| parameter | value |\n|---|---|\n" + "\n".join(f"| {md(k)} | {md(v)} |" for k, v in rows) + "\n"
 
 
 def _html(nb_path: Path, html_path: Path, code: bool = False, header: str | None = None) -> None:
