@@ -21,7 +21,11 @@ _TRAILING_NUMS = re.compile(
 )
 _ONLY_NUMS = re.compile(r"^\s*[+\-]?\d[\d,.]*(?:\s+[+\-]?\d[\d,.]*)+\s*$")
 _NOTES = re.compile(r"\([^()]*\)")
-_PIPE_ONLY = re.compile(r"^[\s|｜]*$")
+# a line of table rules only: pipes, box-drawing and Markdown separator rows ('|---|:--:|')
+_PIPE_ONLY = re.compile(r"^[\s|｜\-:=+─━┄┈═┼┿╂╋╪╫╬├┤┌┐└┘┬┴┝┥┠┨┯┷╞╡╟╢╔╗╚╝╠╣╦╩]*$")
+_RULE_CHARS = frozenset("|｜-─━═┼├┤┌┐└┘┬┴╪╋")
+# a label followed by a row of digits printed without separators ('1.属于国家秘密0000000')
+_GLUED_TAIL = re.compile(r"^(?P<label>.*[^\d\s.,+\-%])\s*(?P<digits>\d{7,})$")
 _SENTENCE = re.compile(r"[。;；!?！？]|[,，].*[,，]")
 _PIPES = re.compile(r"[|｜]")
 _NUM_START = re.compile(r"[+\-]?\d")
@@ -71,6 +75,10 @@ def _split_text(raw: str, norm: str) -> tuple[tuple[str, str], ...] | None:
         return tuple([(t, t) for t in norm.split()])
     else:
         s = norm.strip()
+        g = _GLUED_TAIL.match(s) if s and s[-1].isdecimal() else None
+        if g and len(compact(g.group("label"))) <= 40 and not _SENTENCE.search(g.group("label")):
+            lab = g.group("label").strip()
+            return ((lab, lab), (g.group("digits"), g.group("digits")))
         # the pattern ends in a digit, ',', '.' or a unit (万元 万 元 件 个 项 条)
         m = _TRAILING_NUMS.match(s) if s and (s[-1].isdecimal() or s[-1] in ",.元万件个项条") else None
         if m:
@@ -134,7 +142,7 @@ def _text_row(raw: str, norm: str):
     only pipes, no filled cell); else (first filled cell is text, multi, first filled cell short
     enough to continue a tab-led cell, the items' leading fields (raw, norm, value, key, is_text,
     is_number, label) for every cell when multi, else for the first filled cell)."""
-    if not norm.strip() or (("|" in norm or "｜" in norm) and _PIPE_ONLY.match(norm)):
+    if not norm.strip() or (not _RULE_CHARS.isdisjoint(norm) and _PIPE_ONLY.match(norm)):
         return None  # blank, or only pipes (a line with text and no pipe is not pipes only)
     parts = _split_text(raw, norm)
     if parts is None:

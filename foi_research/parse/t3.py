@@ -651,57 +651,141 @@ def _values(chosen: dict) -> dict:
 
 
 def _choose(options: dict[str, list[Reading]], template: str) -> tuple[dict[str, Reading], dict[str, str]]:
-    """One reading per row: the only one, or the one the identities single out."""
+    """One reading per row: the only one, or the one the identities single out. A row with
+    several readings keeps one only when every way of reading the whole table that satisfies
+    its identities reads that row the same way."""
     chosen = {c: rs[0] for c, rs in options.items() if len(rs) == 1}
     undecided: dict[str, str] = {}
-    open_ = {c: rs for c, rs in options.items() if len(rs) != 1}
-    for c, rs in list(open_.items()):
+    open_: dict[str, list[Reading]] = {}
+    for c, rs in options.items():
+        if len(rs) == 1:
+            continue
         if not rs:
             undecided[c] = "its values cannot be placed in the seven columns"
-            del open_[c]
+            continue
+        ok = [r for r in rs if _row_ok(r) is not False]
+        if not ok:
+            undecided[c] = f"none of its {len(rs)} readings has a total equal to the sum of its parts"
+            continue
+        classes = _classes(ok)
+        if len(classes) == 1:
+            chosen[c] = classes[0]
+            continue
+        open_[c] = classes
     if not open_:
         return chosen, undecided
-    idents = identities.t3_identities(template)
-    rows_open = sorted(open_, key=lambda c: len(open_[c]))
-    combos = 1
-    for c in rows_open:
-        combos *= len(open_[c])
-    if combos <= 50_000:
-        groups = [rows_open]
-    else:
-        groups = [[c] for c in rows_open]  # one at a time, the others unknown
-    for grp in groups:
-        best: list[tuple[int, int, tuple]] = []
-        fixed = _values(chosen)
-        for combo in itertools.product(*[open_[c] for c in grp]):
-            vals = dict(fixed)
-            vals.update(_values(dict(zip(grp, combo))))
-            bad, known = identities.violations(idents, vals)
-            best.append((bad, -known, combo))
-        best.sort(key=lambda x: (x[0], x[1]))
-        top = best[0]
-        ties = [b for b in best if b[0] == top[0] and b[1] == top[1]]
-        vals_top = _values({**chosen, **dict(zip(grp, top[2]))})
-        for k, c in enumerate(grp):
-            picks = {id(b[2][k]) for b in ties}
-            if len(picks) == 1 and top[0] == 0 and -top[1] > 0 and _involved(c, idents, vals_top):
-                chosen[c] = top[2][k]
+    sols = _solve(open_, chosen, template)
+    for c, rs in open_.items():
+        if sols is None:
+            undecided[c] = f"{len(rs)} ways to read its values into the seven columns; too many combinations to check against the table's totals"
+        else:
+            picks = {id(s[c]) for s in sols}
+            if len(picks) == 1:
+                chosen[c] = sols[0][c]
             else:
-                n = len(open_[c])
-                undecided[c] = (
-                    f"{n} ways to read its values into the seven columns and the table's totals do not single one out"
-                    if top[0] == 0
-                    else f"{n} ways to read its values into the seven columns and none makes the table's totals add up"
-                )
+                undecided[c] = f"{len(rs)} ways to read its values into the seven columns and the table's totals do not single one out"
     return chosen, undecided
 
 
-def _involved(code: str, idents, vals) -> bool:
-    """Whether some identity that holds can be checked on the row (so it took part in the choice)."""
-    for i in idents:
-        if any(c[0] == code for c in i.cells) and identities.residual(i, vals) is not None:
-            return True
-    return False
+def _vector(reading: Reading) -> tuple:
+    return tuple(_num(c) or 0 for c in reading)
+
+
+def _classes(rs: list[Reading]) -> list[Reading]:
+    """Readings that give every cell the same number (a blank counting as 0) are one reading:
+    a cell printed in all of them is kept, a cell some leave blank is blank."""
+    by: dict[tuple, list[Reading]] = {}
+    for r in rs:
+        by.setdefault(_vector(r), []).append(r)
+    out = []
+    for group in by.values():
+        if len(group) == 1:
+            out.append(group[0])
+        else:
+            out.append(tuple(cells[0] if all(c is not None for c in cells) else None for cells in zip(*group)))
+    return out
+
+
+def _solve(open_: dict[str, list[Reading]], fixed: dict[str, Reading], template: str, cap: int = 40, budget: int = 200_000):
+    """The ways (up to `cap`) of choosing one reading per open row that break the fewest
+    identities of the table (a source whose totals do not add up breaks some whatever the
+    reading); None when the search exceeds its budget. A branch-and-bound search: an identity
+    whose reachable range no longer holds 0 counts as broken."""
+    idents = identities.t3_identities(template)
+    rows = sorted(open_, key=lambda c: len(open_[c]))
+    known = _values(fixed)
+    col = {a: i for i, a in enumerate(APPLICANTS)}
+    plans = []  # (constant part, open terms) of every checkable identity with an open cell
+    for ident in idents:
+        if ident.name.startswith("row:"):
+            continue  # applied to each reading already
+        const = 0
+        open_terms = []
+        unknown = False
+        for (row, a), sign in ident.terms:
+            if row in open_:
+                open_terms.append((row, col[a], sign))
+            elif (row, a) in known:
+                const += sign * (known[(row, a)] or 0)
+            else:
+                unknown = True
+                break
+        if unknown or not open_terms:
+            continue
+        plans.append((const, open_terms))
+    if not plans:
+        return []  # nothing to check the readings against
+    vecs = {r: [_vector(x) for x in open_[r]] for r in rows}
+    lo = {r: [min(v[k] for v in vecs[r]) for k in range(N)] for r in rows}
+    hi = {r: [max(v[k] for v in vecs[r]) for k in range(N)] for r in rows}
+    sols: list[dict] = []
+    best = [len(plans) + 1]
+    pick: dict[str, int] = {}
+    nodes = 0
+
+    def broken() -> int:
+        n = 0
+        for const, terms in plans:
+            a = b = const
+            for row, k, sign in terms:
+                if row in pick:
+                    x = vecs[row][pick[row]][k] * sign
+                    a += x
+                    b += x
+                else:
+                    l, h = lo[row][k] * sign, hi[row][k] * sign
+                    a += min(l, h)
+                    b += max(l, h)
+            if not (a <= 0 <= b):
+                n += 1
+        return n
+
+    def rec(i: int) -> None:
+        nonlocal nodes
+        nodes += 1
+        if nodes > budget:
+            return
+        if i == len(rows):
+            n = broken()
+            if n < best[0]:
+                best[0] = n
+                sols.clear()
+            if n == best[0] and len(sols) < cap:
+                sols.append({r: open_[r][pick[r]] for r in rows})
+            return
+        r = rows[i]
+        for k in range(len(vecs[r])):
+            pick[r] = k
+            if broken() <= best[0]:
+                rec(i + 1)
+            if nodes > budget:
+                break
+        del pick[r]
+
+    rec(0)
+    if nodes > budget:
+        return None
+    return sols
 
 
 def _empty_rows(t: T3, items: list[Item], gs: list[Group], al: Alignment, codes_: list[str], matched: dict) -> None:

@@ -169,8 +169,14 @@ def nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+# the vertical rules of text-drawn tables (w3m, lynx, box-drawing copies) separate cells as '|' does
+_BOX_BARS = str.maketrans({"│": "|", "┃": "|", "║": "|", "┆": "|", "┊": "|"})
+
+
 def _clean_text(text: str, traditional: bool = False) -> str:
     text = nfkc(text)
+    if "│" in text or "┃" in text or "║" in text or "┆" in text or "┊" in text:
+        text = text.translate(_BOX_BARS)
     if traditional:
         text = to_simplified(text)
     if "(" in text:
@@ -225,9 +231,15 @@ _WS_SUB = _WS.sub
 _compact_cached = functools.lru_cache(maxsize=16384)(lambda s: _WS_SUB("", s))
 
 
+# Markdown marks around a label ('### 一、本年新收…', '**总计**', '> …')
+_MARKDOWN = re.compile(r"^[#>*_]+|[*_]+$")
+
+
 @functools.lru_cache(maxsize=16384)
 def _label_key(norm: str) -> str:
     s = compact(norm).translate(_QUOTES)
+    if s[:1] in "#>*_" or s[-1:] in "*_":
+        s = _MARKDOWN.sub("", s)
     s = _ORDINAL.sub("", s)
     stripped = _PAREN_NOTE.sub("", s)
     return stripped if stripped else s
