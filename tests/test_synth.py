@@ -236,26 +236,3 @@ def test_bad_arguments():
         generate(1, layout="pdf")
     with pytest.raises(ValueError):
         generate(1, noise={"smudges"})
-
-
-def test_parsing_leaves_no_reference_cycles(tmp_path):
-    """Parsing makes no cyclic garbage (the HTML reader once kept every page's rows alive through
-    a self-referencing closure until the cyclic collector ran): a worker's memory is freed by
-    reference counting alone, and pausing the collector while parsing costs nothing."""
-    import gc
-
-    from foi_research.pipeline import parse_file
-
-    kinds = [("html", set()), ("html", {"traditional", "chrome"}), ("lines", set()), ("tab", {"split-header"}), ("pipe", {"blank"})]
-    paths = [synth.write(tmp_path / f"d{k}", generate(k, layout=lay, noise=noise)[0]) for k, (lay, noise) in enumerate(kinds)]
-    for p in paths:
-        parse_file(p)  # warm the module caches, which legitimately keep objects
-    gc.collect()
-    gc.disable()
-    try:
-        for p in paths:
-            parse_file(p)
-        found = gc.collect()
-    finally:
-        gc.enable()
-    assert found == 0
