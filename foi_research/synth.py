@@ -14,7 +14,10 @@ reader finds in the rendered document.
 Templates: 2021, 2019, legacy-stats (pre-2019 statistics table), narrative (prose only).
 Layouts: lines (one cell per line), tab (tab-separated rows), pipe (pipe-separated rows),
 pipe-lines (one cell per line ending in '|'), spaces (label followed by space-separated numbers,
-as PDF text copies print it), html (tables with rowspan/colspan).
+as PDF text copies print it), html (tables with rowspan/colspan), markdown (a pdf-to-markdown
+conversion: each row's label as a '###' heading above a one-row pipe table), pdftext (text
+extracted from a PDF page: long labels wrapped around their numbers, group labels printed one
+character per line or split across rows, page numbers inside the table).
 Noise: see NOISES.
 
 The truth is rigorous about what the rendering lost: a row cut off by truncation is left out of
@@ -48,7 +51,7 @@ from foi_research.reference import codes
 from foi_research.reference.codes import APPEAL_OUTCOMES, APPLICANTS, PROACTIVE_LAYOUT, PROCEEDINGS
 
 TEMPLATES = ("2021", "2019", "legacy-stats", "narrative")
-LAYOUTS = ("lines", "tab", "pipe", "pipe-lines", "spaces", "html")
+LAYOUTS = ("lines", "tab", "pipe", "pipe-lines", "spaces", "html", "markdown", "pdftext")
 NOISES = (
     "traditional",  # the whole document in Traditional script (OpenCC s2t)
     "traditional-file",  # ... with 文件 -> 檔案 as some converters do (implies traditional)
@@ -61,6 +64,10 @@ NOISES = (
     "split-header",  # header cells split over two lines or cut (本年新 / 公开数量, 结果 / 纠正)
     "variants",  # printed variants: (一) vs （一）, 1、 vs 1., 规范性文件 vs 行政规范性文件, notes
     "marker-cut",  # dropped characters in the template notice: 〔202130
+    "glued",  # a table-3 row's values printed without separators (3001530061 ...) in text layouts
+    "dropped-chars",  # a character of a table-3 row label lost or changed (其他法律行政止公开)
+    "t4-split",  # table 4 printed as three five-column tables, each under its own heading
+    "repeat-header",  # the table-3 header printed again mid-table (a page break)
 )
 INCONSISTENCIES = ("row_total", "outcome_sum", "balance", "t4_total", "legacy_sum", "narrative")
 
@@ -137,7 +144,7 @@ class ReportTruth:
         }
 
 
-_GT_LAYOUT = {"lines": "one-cell-per-line", "tab": "tab", "pipe": "pipe", "pipe-lines": "pipe-one-cell-per-line", "html": "html-table"}
+_GT_LAYOUT = {"lines": "one-cell-per-line", "tab": "tab", "pipe": "pipe", "pipe-lines": "pipe-one-cell-per-line", "html": "html-table", "markdown": "pipe"}
 
 
 @dataclass
@@ -462,7 +469,7 @@ class Style:
             st.trailing = rng.choice(("", "", "\t"))
         elif layout == "pipe":
             st.trailing = rng.choice((" |", " |", " | ||", "|"))
-        if "blank" in noise and layout != "spaces":
+        if "blank" in noise and layout not in ("spaces", "pdftext"):
             st.blank_rate = rng.choice((0.3, 0.7, 1.0))
             st.blank_mark = rng.choice(("", "", "/", "—")) if layout in ("lines", "pipe-lines", "tab", "pipe") else ""
         if "spaced" in noise:
@@ -473,6 +480,51 @@ class Style:
             st.ordinal = rng.choice((".", "．", "、", ". "))
             st.notes = rng.random() < 0.5
         return st
+
+
+_SUBSTITUTES = "止之的于其为"
+
+
+def _drop_char(rng: random.Random, s: str, st: "Style") -> str:
+    """A label with one character lost or changed, as PDF text layers and OCR print them: never
+    the ordinal, never a label shorter than six characters (those are told apart by few)."""
+    m = re.match(r"^((?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)]|\d+[.．、]\s?)?)(.*)$", s)
+    head, body = m.group(1), m.group(2)
+    core = re.sub(r"（[^）]*）$", "", body)
+    if len(core.replace(" ", "")) < 6:
+        return s
+    i = rng.randrange(1, len(core) - 1)
+    if core[i] in " “”":
+        return s
+    new = core[:i] + (rng.choice(_SUBSTITUTES) if rng.random() < 0.4 else "") + core[i + 1 :]
+    st.features.add("dropped-chars")
+    return head + new + body[len(core) :]
+
+
+def glued_splits(digits: str, parts: int = 7) -> int:
+    """How many ways a row of `parts` numbers printed without separators can be cut back into
+    numbers (no leading zeros) whose last is the sum of the others (a careful reader's count)."""
+    n = 0
+    for tl in range(1, len(digits) - parts + 2):
+        tot = digits[len(digits) - tl :]
+        if len(tot) > 1 and tot[0] == "0":
+            continue
+        target = int(tot)
+        prefix = digits[: len(digits) - tl]
+        stack = [(0, parts - 1, 0)]
+        while stack:
+            pos, k, acc = stack.pop()
+            if k == 0:
+                n += pos == len(prefix) and acc == target
+                continue
+            for ln in range(1, len(prefix) - pos - k + 2):
+                piece = prefix[pos : pos + ln]
+                if len(piece) > 1 and piece[0] == "0":
+                    break
+                if acc + int(piece) > target:
+                    break
+                stack.append((pos + ln, k - 1, acc + int(piece)))
+    return n
 
 
 def _spaced(s: str) -> str:
@@ -523,7 +575,9 @@ def build_t3(st: Style, rng: random.Random, template: str, t: dict, forced: set)
         )
     )
     rows.append(TRow([TCell(app_lbl[a], "header", tag="applicant") for a in org], indent=4))
+    header = list(rows)
     row_codes = codes.rows_for_template(template)
+    repeat_after = rng.choice(row_codes[3:-3])
     groups = {g.code: g.zh for g in codes.V("request_groups")}
     group_size = Counter(codes.V("request_rows")[r].extra.get("group") for r in row_codes)
     n_outcome_rows = sum(1 for r in row_codes if r not in ("new_received", "carried_over", "carried_forward"))
@@ -536,6 +590,8 @@ def build_t3(st: Style, rng: random.Random, template: str, t: dict, forced: set)
         if r == "other_no_fee" and "variants" in st.noise and rng.random() < 0.5:
             lbl = lbl.replace("收费通知要求", "收费通知 要求")
         lbl = _label(st, rng, lbl)
+        if "dropped-chars" in st.noise and rng.random() < 0.3:
+            lbl = _drop_char(rng, lbl, st)
         cells: list[TCell] = []
         indent = 0
         g = c.extra.get("group")
@@ -562,6 +618,10 @@ def build_t3(st: Style, rng: random.Random, template: str, t: dict, forced: set)
             got[a] = v
         read[r] = got
         rows.append(TRow(cells, indent, ("t3", r), len(APPLICANTS)))
+        if "repeat-header" in st.noise and st.layout != "html" and r == repeat_after:
+            # a page break: the header printed again above the rest of the table
+            rows.extend(TRow([TCell(c.text, c.role, c.ref, c.colspan, c.rowspan, c.tag) for c in h.cells], h.indent) for h in header)
+            st.features.add("repeat-header")
     return rows, read
 
 
@@ -569,12 +629,28 @@ def build_t4(st: Style, rng: random.Random, t: dict, forced: set) -> tuple[list[
     outs = [_label(st, rng, _zh("appeal_outcomes", o), True) for o in APPEAL_OUTCOMES]
     lit = [_zh("proceedings", p) for p in PROCEEDINGS[1:]]
     lit = [re.sub(r"^.*[（(](.*)[）)]$", r"\1", s) for s in lit]  # 行政诉讼（未经复议直接起诉） -> 未经复议直接起诉
+    read: dict[str, dict[str, int | None]] = {}
+    if "t4-split" in st.noise:
+        # three tables, each under its own heading: 行政复议 / 行政诉讼（未经复议直接起诉） / …（复议后起诉）
+        rows = []
+        order = list(PROCEEDINGS)
+        for p in order:
+            rows.append(TRow([TCell(_zh("proceedings", p), "header", colspan=5)]))
+            rows.append(TRow([TCell(o, "header") for o in outs]))
+            cells = []
+            read[p] = {}
+            for o in APPEAL_OUTCOMES:
+                cell, v = _val_cell(st, rng, t[p][o], ("t4", p, o), (p, o) in forced)
+                cells.append(cell)
+                read[p][o] = v
+            rows.append(TRow(cells, 0, ("t4",), 5))
+        st.features.add("t4-split")
+        return rows, read
     rows = [
         TRow([TCell(_zh("proceedings", "reconsideration"), "header", colspan=5), TCell(_LITIGATION, "header", colspan=10)]),
         TRow([TCell(o, "header", rowspan=2) for o in outs] + [TCell(lit[0], "header", colspan=5), TCell(lit[1], "header", colspan=5)]),
         TRow([TCell(o, "header") for o in outs] * 2, indent=5),
     ]
-    read: dict[str, dict[str, int | None]] = {}
     cells = []
     for p in PROCEEDINGS:
         read[p] = {}
@@ -835,19 +911,33 @@ def render_rows(st: Style, rng: random.Random, rows: list[TRow], meta: dict | No
                     if len(values) == 1 and len(label) > 20:
                         st.features.add("spaces-long-label")
                 pieces = [(label, None)]
+                glued = _glue(st, rng, row, values, ambiguous)
                 for c in values:
-                    pieces.append((" " + (c.text or "0"), c.ref))
+                    pieces.append(((" " if not glued or c is values[0] else "") + (c.text or "0"), c.ref))
                 lines.append(pieces)
                 continue
             for c in row.cells:
                 if c.text:
                     lines.append([(c.text, c.ref)])
         return lines, ambiguous
+    if lay == "markdown":
+        return _render_markdown(st, rng, rows), ambiguous_md(rows)
+    if lay == "pdftext":
+        return _render_pdftext(st, rng, rows, ambiguous), ambiguous
     # one cell per line: lines / pipe-lines
     lead = "\t" if st.lead_tab else ""
     end = " |" if lay == "pipe-lines" else ""
     for row in rows:
         row_amb = False
+        values = [c for c in row.cells if c.role == "value"]
+        if row.key and row.key[0] == "t3" and lay == "lines" and _glue(st, rng, row, values, ambiguous):
+            for c in row.cells:
+                if c.role != "value" and c.text:
+                    lines.append([(lead + _cell_text(st, c) + end, c.ref)])
+            lines.append([(lead + values[0].text, values[0].ref)] + [(c.text, c.ref) for c in values[1:]])
+            if st.blank_lines:
+                lines.append([("", None)])
+            continue
         for c in row.cells:
             if c.role == "unit":
                 if not c.text or rng.random() >= st.units_in_lines:
@@ -877,6 +967,133 @@ def render_rows(st: Style, rng: random.Random, rows: list[TRow], meta: dict | No
             if row.key == ("t3", "other_total") and all(_cell_text(st, c).strip() == "" for c in row.cells if c.role == "value"):
                 st.features.add("blank-other-row-lines")
     return lines, ambiguous
+
+
+def _glue(st: Style, rng: random.Random, row: TRow, values: list[TCell], ambiguous: set) -> bool:
+    """Whether this table-3 row prints its values without separators (noise 'glued'); a row
+    whose digits can be cut back more than one way is then ambiguous to a careful reader."""
+    if "glued" not in st.noise or not row.key or row.key[0] != "t3" or rng.random() >= 0.4:
+        return False
+    texts = [c.text for c in values]
+    if len(texts) != len(APPLICANTS) or not all(x.isdigit() for x in texts):
+        return False
+    st.features.add("glued")
+    if glued_splits("".join(texts)) != 1:
+        ambiguous.add(row.key)
+    return True
+
+
+def ambiguous_md(rows: list[TRow]) -> set:
+    """Markdown rows print their values between outer pipes: a blank first or last value cannot
+    be told from the empty cell outside the pipes."""
+    out = set()
+    for row in rows:
+        vals = [c for c in row.cells if c.role == "value"]
+        if row.key and row.key[0] in ("t3", "t2", "t4") and vals and (vals[0].text == "" or vals[-1].text == ""):
+            out.add(row.key)
+    return out
+
+
+def _render_markdown(st: Style, rng: random.Random, rows: list[TRow]) -> list[list[Piece]]:
+    """A pdf-to-markdown conversion: headings and captions as text or headings, each data row's
+    labels as '###' headings above a one-row pipe table of its values (a separator row under it
+    sometimes), the statistics table as an ordinary pipe table."""
+    lines: list[list[Piece]] = []
+    for row in rows:
+        labels = [c for c in row.cells if c.role in ("label", "caption") and c.text]
+        values = [c for c in row.cells if c.role == "value"]
+        if row.key and row.key[0] == "legacy":
+            unit = [c.text for c in row.cells if c.role == "unit"]
+            lines.append([("| " + " | ".join([c.text for c in labels] + unit) + " | ", None), (_cell_text(st, values[0]) if values else "", values[0].ref if values else None), (" |", None)])
+            continue
+        if row.key and values:
+            for c in labels:
+                lines.append([("### " + c.text if rng.random() < 0.7 else "**" + c.text + "**", None)])
+            pieces: list[Piece] = [("|", None)]
+            for c in values:
+                pieces.append((" " + _cell_text(st, c) + " |", c.ref))
+            lines.append(pieces)
+            if rng.random() < 0.5:
+                lines.append([("|" + "---|" * len(values), None)])
+            lines.append([("", None)])
+            continue
+        texts = [c.text for c in row.cells if c.text]
+        if not texts:
+            continue
+        if len(texts) == 1 and row.cells[0].role == "caption":
+            lines.append([("**" + texts[0] + "**", None)])
+        else:
+            lines.append([("| " + " | ".join(texts) + " |", None)])
+    return lines
+
+
+def _render_pdftext(st: Style, rng: random.Random, rows: list[TRow], ambiguous: set) -> list[list[Piece]]:
+    """Text extracted from a PDF page: a row's label and values on one line, long labels wrapped
+    around their numbers or above them, group labels (rowspan cells) printed one character per line
+    or split with their second half in front of the next row's label, header cells one per line
+    and cut, page numbers inside the table. Blank cells print as 0 (a PDF text layer loses empty
+    cells; copies that keep their positions are another layout)."""
+    lines: list[list[Piece]] = []
+    carry = ""  # the rest of a split group label, printed before the next row's label
+    page = rng.randint(2, 9)
+    for row in rows:
+        labels = [c for c in row.cells if c.role in ("label", "caption") and c.text]
+        values = [c for c in row.cells if c.role == "value"]
+        if not (row.key and values):
+            for c in row.cells:
+                if not c.text:
+                    continue
+                if c.role == "header" and len(c.text) >= 4 and rng.random() < 0.4:
+                    cut = rng.randint(2, len(c.text) - 1)
+                    lines.append([(c.text[:cut], None)])
+                    lines.append([(c.text[cut:], None)])
+                else:
+                    lines.append([(c.text, None)])
+            continue
+        for g in labels[:-1]:  # group labels of rowspan cells
+            style = rng.random()
+            if style < 0.3 and len(g.text) <= 10:
+                for ch in g.text.replace("、", "、\n").split("\n"):
+                    for x in ([ch] if ch.endswith("、") else list(ch)):
+                        lines.append([(x, None)])
+                st.features.add("vertical-label")
+            elif style < 0.6 and len(g.text) >= 5:
+                cut = rng.randint(3, len(g.text) - 2)
+                lines.append([(g.text[:cut], None)])
+                carry = g.text[cut:]
+                st.features.add("split-group-label")
+            else:
+                lines.append([(g.text, None)])
+        main = labels[-1].text if labels else ""
+        unit = [c.text for c in row.cells if c.role == "unit" and c.text]
+        if carry:
+            main = carry + " " + main
+            carry = ""
+        glued = _glue(st, rng, row, values, ambiguous)
+        vals: list[Piece] = []
+        for c in values:
+            vals.append(((" " if vals and not glued else "") + (c.text or "0"), c.ref))
+        if unit and row.key[0] == "legacy":
+            main = main + " " + unit[0]
+        if len(main) > 16 and rng.random() < 0.6 and row.key[0] != "legacy":
+            cut = rng.randint(8, len(main) - 4)
+            a, b = main[:cut], main[cut:]
+            if rng.random() < 0.5:  # wrapped around its numbers
+                lines.append([(a, None)])
+                lines.append(vals)
+                lines.append([(b, None)])
+            else:  # wrapped above its numbers
+                lines.append([(a, None)])
+                lines.append([(b, None)])
+                lines.append(vals)
+            st.features.add("wrapped-label")
+        else:
+            lines.append([(main + " ", None)] + vals)
+        if rng.random() < 0.06:
+            lines.append([(f"- {page} -", None)])
+            page += 1
+            st.features.add("page-number-in-table")
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------

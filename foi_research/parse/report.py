@@ -200,12 +200,13 @@ def _parse_segment(doc: Document, seg, base: dict, out: Parsed, seen_ids: set[st
     problems: list[Problem] = []
 
     items = layout.stream(rows)
+    marker = "2021" if _MARK_2021_WS.search(text) else "2019" if _MARK_2019_WS.search(text) else None
+    by_year = _year_template(meta.year) if meta.year and meta.year >= 2019 else None
     lg = legacy.read_legacy(items)
-    t3 = t3reader.read_t3(items)
+    t3 = t3reader.read_t3(items, marker or by_year)
     t4 = t4reader.read_t4(items, t3.end if t3.found else 0) if not (lg.found and not t3.found) else t4reader.T4()
 
-    marker = "2021" if _MARK_2021_WS.search(text) else "2019" if _MARK_2019_WS.search(text) else None
-    hint = t3.template_votes or (_year_template(meta.year) if meta.year and meta.year >= 2019 else None) or marker
+    hint = t3.template_votes or by_year or marker
     t2_end = t3.start if t3.found else (t4.start if t4.found else len(items))
     t2 = t2reader.read_t2(items, 0, t2_end, hint)
 

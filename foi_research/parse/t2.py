@@ -9,7 +9,7 @@ from foi_research.model import Problem, Val
 from foi_research.parse.cells import cell_value, skip_continuations
 from foi_research.parse.layout import Item, collect
 from foi_research.reference.codes import PROACTIVE_LAYOUT, match_proactive_item, match_proactive_measure
-from foi_research.reference.normalize import compact
+from foi_research.reference.normalize import compact, label_key
 
 _CN_NUM = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9", "十": "10"}
 _SECTION = re.compile(r"第二十条第?\(?([一二三四五六七八九十]{1,2})")
@@ -42,10 +42,13 @@ def read_t2(items: list[Item], start: int, end: int, template_hint: str | None) 
     measures: list[str] = []
     header_unit: str | None = None
     sec_template: str | None = None
+    frag = ""  # the last header fragment that matched nothing
+    last_measure = ""  # the text of the last measure header
     j = start
     while j < end:
         it = items[j]
         if not it.is_text:
+            frag = ""
             j += 1
             continue
         norm = it.norm
@@ -71,11 +74,30 @@ def read_t2(items: list[Item], start: int, end: int, template_hint: str | None) 
             continue
         item = match_proactive_item(it.key, section)
         if item is None:
+            wrapped = _wrapped_item(items, j, end, section)
+            if wrapped is not None:
+                item = wrapped
+        if item is None:
             m = match_proactive_measure(it.key)
+            if m is None and frag:
+                # a header cell cut over two lines ('采购总金' / '额（万元）')
+                joined = frag + compact(norm)
+                m = match_proactive_measure(label_key(joined))
+                if m is not None:
+                    keyc = joined
+            if m is None:
+                frag = compact(norm) if len(it.key) <= 12 else ""
+                if measures and measures[-1] == "amount" and "元" in frag and len(frag) <= 10:
+                    # the unit of the amount header printed on a line of its own ('（万元）',
+                    # or the end of '…（单位：万' / '元）')
+                    header_unit = "wan_yuan" if "万元" in last_measure + frag else "yuan"
+            else:
+                frag = ""
             if m:
                 if keyc is None:
                     keyc = compact(norm)
                 measures.append(m)
+                last_measure = keyc
                 if "万元" in keyc:
                     header_unit = "wan_yuan"
                 elif "元" in keyc and m == "amount":
@@ -143,6 +165,23 @@ def read_t2(items: list[Item], start: int, end: int, template_hint: str | None) 
                     )
         j = max(col.end, j + 1)
     return t
+
+
+def _wrapped_item(items: list[Item], j: int, end: int, section: str) -> str | None:
+    """An item whose label wrapped around its values ('其 他 对 外 管' / '3 0 8288' / '理 服 务 事 项'):
+    the label's end is the text right after the values."""
+    first = items[j]
+    if match_proactive_measure(first.key) is not None:
+        return None
+    k = j + 1
+    while k < end and not items[k].is_text:
+        k += 1
+    if k >= end or not items[k].label or not any(x.value.kind == "number" for x in items[j + 1 : k]):
+        return None
+    second = items[k]
+    if match_proactive_item(second.key, section) is not None or match_proactive_measure(second.key) is not None:
+        return None
+    return match_proactive_item(label_key(first.norm + second.norm), section)
 
 
 def _t2_unit(measure: str, val: Val, header_unit: str | None, tmpl: str, item: str) -> str | None:

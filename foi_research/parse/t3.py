@@ -78,19 +78,30 @@ def _veto_free(text: str, veto: tuple[str, ...]) -> str:
     return text
 
 
-def label_score(spec: RowSpec, before: str, last_label: str, after: str) -> float:
-    """How well the label text around a group names this row, from 0 to 1: 1 when a distinctive
-    label of the row is printed whole (or a short label is the whole last label), else the share
-    of the printed label found in order (squared, so that chance overlaps of common characters
-    such as 政府信息公开申请 count little). `before` is the label text between the previous group
-    and this one (the nearest part counts), `after` the text that follows (a label wrapped around
-    its numbers ends there)."""
+def label_score(spec: RowSpec, before: str, last_label: str, after: str, last_text: str | None = None) -> float:
+    """How well the label text around a group names this row, from 0 to 1. The label nearest the
+    values counts first (earlier text between two groups may be the label of a row printed
+    without values, or a group header); the whole text since the previous group counts when the
+    nearest label alone is weak (a label wrapped over lines, a group label printed one character
+    per line). 1 when a distinctive label of the row is printed whole (or a short label is the
+    whole last label), else the share of the row's printed label found in order, squared (chance
+    overlaps of common characters such as 政府信息公开申请 count little). `after` is the text after
+    the values (a label wrapped around its numbers ends there)."""
     if last_label and last_label in spec.exact:
         return 1.0
     if not spec.keys:
         return 0.0
+    last_text = last_label if last_text is None else last_text
+    # the nearest label: its key (no notes in parentheses, ordinal or Markdown marks), or its text
+    near = max(_score(spec, last_label, after, cut=False), _score(spec, last_text, after))
+    if near >= STRONG or before == last_text:
+        return near
+    return max(near, 0.95 * _score(spec, before, after))
+
+
+def _score(spec: RowSpec, text: str, after: str, cut: bool = True) -> float:
     longest = max(len(k) for k in spec.keys)
-    near = _veto_free(before[-(2 * longest + 12) :], spec.veto)
+    near = _veto_free(text[-(2 * longest + 12) :] if cut else text, spec.veto)
     for k in spec.keys:
         if k in near:
             return 1.0
@@ -98,7 +109,7 @@ def label_score(spec: RowSpec, before: str, last_label: str, after: str) -> floa
     k = spec.keys[0]
     n = len(k)
     s = LCSseq.similarity(k, near) / n
-    if 0.4 <= s < 1.0 and after and n >= 8:
+    if s < 1.0 and after and n >= 8:
         # a long label wrapped around its values: its end is printed after them
         s = max(s, LCSseq.similarity(k, near + _veto_free(after[: n + 4], spec.veto)) / n - 0.05)
     return s * s
@@ -115,6 +126,7 @@ class Group:
     i1: int
     before: str = ""  # compacted label text since the previous group
     last_label: str = ""  # label_key of the last label cell before the group
+    last_text: str = ""  # its compacted text
     label_raw: str = ""  # the printed label, for messages
     after: str = ""
     line: int = 0
@@ -149,13 +161,16 @@ def find_start(items: list[Item], start: int = 0) -> int:
                 break
     if first < 0:
         return -1
-    # the header (applicant columns, the identity note) just above the first row
+    # the header (applicant columns, the identity note) above the first row recognised: the
+    # table starts there (its first row may have a label no longer legible on its own)
     k = first
-    for j in range(first - 1, max(start, first - 40) - 1, -1):
+    for j in range(first - 1, max(start, first - 60) - 1, -1):
         it = items[j]
         if not it.is_text:
-            break
+            continue
         key = it.key
+        if "第二十条" in key or "行政许可" in key or "政府集中采购" in key or "事业性收费" in key:
+            break  # table 2 above
         if "申请人情况" in key or "勾稽关系" in key or "自然人" in key or "收到和处理政府信息公开申请" in key:
             k = j
     return k
@@ -217,8 +232,10 @@ def groups_in(items: list[Item], s: int) -> tuple[list[Group], int]:
             while j < n and items[j].row == row and not items[j].is_text:
                 vals.append(items[j])
                 j += 1
-            if j < n and items[j].row == row and all(v.value.kind == "blank" for v in vals):
-                continue  # empty cells before the label of the row (indentation, merged cells)
+            if all(v.value.kind == "blank" for v in vals) and (
+                (j < n and items[j].row == row) or (i0 > 0 and items[i0 - 1].row == row and items[i0 - 1].is_text and len(vals) < N)
+            ):
+                continue  # empty cells around the text of a row (indentation, merged cells, pipes)
         else:
             while j < n and not items[j].is_text and not items[j].multi:
                 vals.append(items[j])
@@ -228,14 +245,27 @@ def groups_in(items: list[Item], s: int) -> tuple[list[Group], int]:
         g = Group(vals, i0, j, line=vals[0].line)
         g.before = "".join(compact(x.norm) for x in labels)
         g.last_label = labels[-1].key if labels else ""
+        g.last_text = compact(labels[-1].norm) if labels else ""
         g.label_raw = " ".join(x.raw.strip() for x in labels[-3:])
         if out:
-            out[-1].after = g.before
+            out[-1].after = _continuation(labels)
         labels = []
         out.append(g)
     if out and labels:
-        out[-1].after = "".join(compact(x.norm) for x in labels)
+        out[-1].after = _continuation(labels)
     return out, end
+
+
+_NEW_LABEL = re.compile(r"^(?:[一二三四五六七八九十]{1,3}[、.,]|\(?[一二三四五六七八九十\d]{1,3}\)|\d{1,2}[、.,](?!\d))")
+
+
+def _continuation(labels: list[Item]) -> str:
+    """The text after a group that may end its wrapped label: the first label cell after it,
+    unless that cell starts a new row (an ordinal of its own)."""
+    if not labels:
+        return ""
+    first = compact(labels[0].norm)
+    return "" if _NEW_LABEL.match(first) else first
 
 
 # ---------------------------------------------------------------------------------------------
@@ -368,6 +398,14 @@ def _num(cell) -> int | float | None:
     return None  # blank marks, text
 
 
+def _prefer_row_total(rs: list[Reading]) -> list[Reading]:
+    """The readings whose row total is the sum of their parts, when some are; else all of them
+    (a blank total, or a source whose total does not add up, leaves the table's identities to
+    decide)."""
+    good = [r for r in rs if _row_ok(r)]
+    return good or rs
+
+
 def _row_ok(reading: Reading) -> bool | None:
     """The row identity on a reading: True/False, None when the total is blank."""
     tot = _num(reading[-1])
@@ -381,7 +419,7 @@ def _row_ok(reading: Reading) -> bool | None:
 
 
 SKIP_GROUP = 0.35  # a group of values that is not a row of the table (cost)
-SKIP_ROW = 0.15  # a template row not printed (cost)
+SKIP_ROW = 0.02  # a template row not printed (cost: rows printed without values are common)
 POSITION = 0.3  # reward for placing a group at its place in the sequence
 STRONG = 0.5  # a label score from which a match is 'named by its label'
 
@@ -393,11 +431,22 @@ class Alignment:
     pairs: list[tuple[int, int]]  # (group index, template row index)
     label: dict[tuple[int, int], float]
 
+    @property
+    def matched(self) -> float:
+        """What the matched groups score (labels and places), without the costs of skips."""
+        return sum(self.label.values()) + POSITION * len(self.pairs)
+
 
 def align(gs: list[Group], template: str) -> Alignment:
     specs = template_rows(template)
     G, R = len(gs), len(specs)
-    sim = [[label_score(sp, g.before, g.last_label, g.after) for sp in specs] for g in gs]
+    sim = []
+    for g in gs:
+        near = [label_score(sp, g.last_text, g.last_label, g.after, g.last_text) for sp in specs]
+        if max(near, default=0) >= STRONG:
+            sim.append(near)  # the nearest label names a row: earlier text is another row's
+        else:
+            sim.append([label_score(sp, g.before, g.last_label, g.after, g.last_text) for sp in specs])
     shape = [len(g.vals) for g in gs]
     NEG = float("-inf")
     f = [[NEG] * (R + 1) for _ in range(G + 1)]
@@ -488,12 +537,38 @@ def read_t3(items: list[Item], template_hint: str | None = None) -> T3:
         t.problems.append(Problem("t3_truncated", "warning", "table 3 header printed but no row of it is visible (document cut off)", line=items[s].line))
         return t
     cands = [align(gs, tp) for tp in ("2021", "2019")]
-    cands.sort(key=lambda a: (a.score, a.template == template_hint), reverse=True)
-    al = cands[0]
-    if len(cands) > 1 and abs(cands[0].score - cands[1].score) < 1e-9 and template_hint in ("2019", "2021"):
-        al = next(a for a in cands if a.template == template_hint)
+    # the templates compared by what their rows match (their lengths differ: not by skips)
+    if abs(cands[0].matched - cands[1].matched) < 1e-9:
+        # the values do not tell the templates apart (the rows only one of them prints have no
+        # values here): the labels printed in the table do, else the report's notice or year
+        body = items[gs[0].i0 : end]  # below the header (whose 其他 is a column)
+        ev = {a.template: _template_evidence(body, a.template) for a in cands}
+        key = lambda a: (ev[a.template], a.template == template_hint)  # noqa: E731
+    else:
+        key = lambda a: (a.matched, a.template == template_hint)  # noqa: E731
+    al = max(cands, key=key)
     _settle(t, items, gs, al, end)
     return t
+
+
+def _template_evidence(region: list[Item], template: str) -> int:
+    """Labels in the table that only this template prints (the 2021 template's three rows of
+    (六), the 2019 template's (六)其他处理 printed with values)."""
+    own = set(codes.rows_for_template(template)) - set(codes.rows_for_template("2019" if template == "2021" else "2021"))
+    specs = [sp for sp in template_rows(template) if sp.code in own]
+    n = 0
+    for j, it in enumerate(region):
+        if not (it.is_text and it.label):
+            continue
+        for sp in specs:
+            if sp.code == "other_total":
+                # (六)其他处理 is a group header in the 2021 template: evidence only with values after it
+                nxt = region[j + 1] if j + 1 < len(region) else None
+                if nxt is None or nxt.is_text:
+                    continue
+            if label_score(sp, compact(it.norm), it.key, "") >= 0.8:
+                n += 1
+    return n
 
 
 def _label_text(g: Group) -> str:
@@ -519,7 +594,7 @@ def _settle(t: T3, items: list[Item], gs: list[Group], al: Alignment, end: int) 
             cut[code] = g  # the document ends inside this row: it is not complete
             continue
         rs, kind = readings(g, allow_sparse=strong)
-        if g.i1 >= len(items) and kind != "exact":
+        if g.i1 >= len(items) and (kind != "exact" or (g.vals[0].multi and g.vals[0].value.kind == "blank")):
             # the document ends inside this row: leading empty cells may be padding of the label
             # and the row may have lost its last cells; a reading must prove itself (its total is
             # the sum of its parts)
@@ -527,9 +602,15 @@ def _settle(t: T3, items: list[Item], gs: list[Group], al: Alignment, end: int) 
             if not rs:
                 undecided_end[code] = "the document ends in this row, which may be cut off"
         if kind == "ends" and len(rs) > 1:
-            # blank cells at the ends of a wide row: prefer the readings the row identity allows
-            ok = [r for r in rs if _row_ok(r) is not False]
-            rs = ok or rs
+            # blank cells at the ends of a wide row: a reading whose total is the sum of its
+            # parts is preferred (the others stay candidates when none is)
+            rs = _prefer_row_total(rs)
+            if len(rs) == 1:
+                how[code] = "ends-total"
+                options[code] = rs
+                if not strong:
+                    weak.add(code)
+                continue
         options[code] = rs
         how[code] = kind
         if not strong:
@@ -559,8 +640,9 @@ def _settle(t: T3, items: list[Item], gs: list[Group], al: Alignment, end: int) 
         printed = " | ".join(v.raw for v in g.vals) or "(nothing)"
         if code in chosen:
             reading = chosen[code]
-            if how[code] in ("glued", "sparse") or (how[code] == "ends" and len(options[code]) > 1):
+            if how[code] in ("glued", "sparse", "ends-total") or (how[code] == "ends" and len(options[code]) > 1):
                 why = {
+                    "ends-total": "blank cells at both ends; columns placed where the row's total is the sum of its parts",
                     "glued": "its values were printed without separators; the cut kept is the only one the table's totals allow",
                     "sparse": "fewer values than columns were printed (blank cells lost in this copy); they were placed where the table's totals allow",
                     "ends": "blank cells at both ends; columns placed by the table's totals",
@@ -663,27 +745,21 @@ def _choose(options: dict[str, list[Reading]], template: str) -> tuple[dict[str,
         if not rs:
             undecided[c] = "its values cannot be placed in the seven columns"
             continue
-        ok = [r for r in rs if _row_ok(r) is not False]
-        if not ok:
-            undecided[c] = f"none of its {len(rs)} readings has a total equal to the sum of its parts"
-            continue
-        classes = _classes(ok)
+        classes = _classes(_prefer_row_total(rs))
         if len(classes) == 1:
             chosen[c] = classes[0]
             continue
         open_[c] = classes
     if not open_:
         return chosen, undecided
-    sols = _solve(open_, chosen, template)
+    best = _solve(open_, chosen, template)
     for c, rs in open_.items():
-        if sols is None:
+        if best is None:
             undecided[c] = f"{len(rs)} ways to read its values into the seven columns; too many combinations to check against the table's totals"
+        elif len(best[c]) == 1:
+            chosen[c] = best[c][0]
         else:
-            picks = {id(s[c]) for s in sols}
-            if len(picks) == 1:
-                chosen[c] = sols[0][c]
-            else:
-                undecided[c] = f"{len(rs)} ways to read its values into the seven columns and the table's totals do not single one out"
+            undecided[c] = f"{len(rs)} ways to read its values into the seven columns and the table's totals do not single one out"
     return chosen, undecided
 
 
@@ -706,86 +782,98 @@ def _classes(rs: list[Reading]) -> list[Reading]:
     return out
 
 
-def _solve(open_: dict[str, list[Reading]], fixed: dict[str, Reading], template: str, cap: int = 40, budget: int = 200_000):
-    """The ways (up to `cap`) of choosing one reading per open row that break the fewest
-    identities of the table (a source whose totals do not add up breaks some whatever the
+def _solve(open_: dict[str, list[Reading]], fixed: dict[str, Reading], template: str, budget: int = 5_000):
+    """For each open row, the readings it has in the ways of reading the whole table that break
+    the fewest identities (a source whose totals do not add up breaks some whatever the
     reading); None when the search exceeds its budget. A branch-and-bound search: an identity
-    whose reachable range no longer holds 0 counts as broken."""
+    whose reachable range no longer holds 0 counts as broken. The range of each identity is kept
+    up to date as rows are chosen."""
     idents = identities.t3_identities(template)
     rows = sorted(open_, key=lambda c: len(open_[c]))
     known = _values(fixed)
     col = {a: i for i, a in enumerate(APPLICANTS)}
-    plans = []  # (constant part, open terms) of every checkable identity with an open cell
-    for ident in idents:
-        if ident.name.startswith("row:"):
-            continue  # applied to each reading already
-        const = 0
-        open_terms = []
-        unknown = False
-        for (row, a), sign in ident.terms:
-            if row in open_:
-                open_terms.append((row, col[a], sign))
-            elif (row, a) in known:
-                const += sign * (known[(row, a)] or 0)
-            else:
-                unknown = True
-                break
-        if unknown or not open_terms:
-            continue
-        plans.append((const, open_terms))
-    if not plans:
-        return []  # nothing to check the readings against
     vecs = {r: [_vector(x) for x in open_[r]] for r in rows}
     lo = {r: [min(v[k] for v in vecs[r]) for k in range(N)] for r in rows}
     hi = {r: [max(v[k] for v in vecs[r]) for k in range(N)] for r in rows}
-    sols: list[dict] = []
-    best = [len(plans) + 1]
+    A: list[float] = []  # lower end of each identity's reachable residual
+    B: list[float] = []  # upper end
+    touch: dict[str, list[tuple[int, int, int]]] = {r: [] for r in rows}  # row -> (identity, column, sign)
+    for ident in idents:
+        if ident.name.startswith("row:"):
+            continue  # applied to each reading already
+        a = b = 0
+        terms = []
+        unknown = False
+        for (row, app), sign in ident.terms:
+            if row in open_:
+                terms.append((row, col[app], sign))
+                l, h = lo[row][col[app]] * sign, hi[row][col[app]] * sign
+                a += min(l, h)
+                b += max(l, h)
+            elif (row, app) in known:
+                a += sign * (known[(row, app)] or 0)
+                b += sign * (known[(row, app)] or 0)
+            else:
+                unknown = True
+                break
+        if unknown or not terms:
+            continue
+        idx = len(A)
+        A.append(a)
+        B.append(b)
+        for row, k, sign in terms:
+            touch[row].append((idx, k, sign))
+    if not A:
+        return {r: list(open_[r]) for r in rows}  # nothing to check the readings against
+    seen: dict[str, set[int]] = {r: set() for r in rows}  # readings of each row in the best ways
+    best = [len(A) + 1]
     pick: dict[str, int] = {}
     nodes = 0
+    done = [False]
 
     def broken() -> int:
-        n = 0
-        for const, terms in plans:
-            a = b = const
-            for row, k, sign in terms:
-                if row in pick:
-                    x = vecs[row][pick[row]][k] * sign
-                    a += x
-                    b += x
-                else:
-                    l, h = lo[row][k] * sign, hi[row][k] * sign
-                    a += min(l, h)
-                    b += max(l, h)
-            if not (a <= 0 <= b):
-                n += 1
-        return n
+        return sum(1 for a, b in zip(A, B) if not (a <= 0 <= b))
 
     def rec(i: int) -> None:
         nonlocal nodes
         nodes += 1
-        if nodes > budget:
+        if nodes > budget or done[0]:
             return
         if i == len(rows):
             n = broken()
             if n < best[0]:
                 best[0] = n
-                sols.clear()
-            if n == best[0] and len(sols) < cap:
-                sols.append({r: open_[r][pick[r]] for r in rows})
+                for s in seen.values():
+                    s.clear()
+            if n == best[0]:
+                for r in rows:
+                    seen[r].add(pick[r])
+                # nothing left to decide: every row already has two readings as good
+                done[0] = n == 0 and all(len(s) >= 2 for s in seen.values())
             return
         r = rows[i]
-        for k in range(len(vecs[r])):
+        for k, vec in enumerate(vecs[r]):
             pick[r] = k
+            # narrow each identity the row takes part in to the chosen reading
+            saved = []
+            for idx, c, sign in touch[r]:
+                saved.append((idx, A[idx], B[idx]))
+                l, h = lo[r][c] * sign, hi[r][c] * sign
+                x = vec[c] * sign
+                A[idx] += x - min(l, h)
+                B[idx] += x - max(l, h)
             if broken() <= best[0]:
                 rec(i + 1)
-            if nodes > budget:
+            for idx, a, b in saved:
+                A[idx], B[idx] = a, b
+            if nodes > budget or done[0]:
                 break
         del pick[r]
 
     rec(0)
     if nodes > budget:
         return None
-    return sols
+    return {r: [open_[r][k] for k in sorted(s)] for r, s in seen.items()}
 
 
 def _empty_rows(t: T3, items: list[Item], gs: list[Group], al: Alignment, codes_: list[str], matched: dict) -> None:

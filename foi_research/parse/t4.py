@@ -81,6 +81,7 @@ def _runs(items: list[Item], j0: int) -> tuple[list[_Run], list[str], int]:
             j += 1
             continue
         vals = []
+        i0 = j
         if it.multi:
             row = it.row
             while j < n and items[j].row == row and not items[j].is_text:
@@ -92,8 +93,10 @@ def _runs(items: list[Item], j0: int) -> tuple[list[_Run], list[str], int]:
             while j < n and not items[j].is_text and not items[j].multi:
                 vals.append(items[j])
                 j += 1
-        if it.multi and not runs and len(vals) < TOTAL and all(v.value.kind == "blank" for v in vals):
-            continue  # a row of blank cells inside the header
+        if it.multi and all(v.value.kind == "blank" for v in vals) and (
+            len(vals) < W or (not runs and len(vals) < TOTAL) or (i0 > 0 and items[i0 - 1].row == it.row and items[i0 - 1].is_text)
+        ):
+            continue  # a row of blank cells inside the header, or empty cells after a heading's text
         runs.append(_Run(vals, "".join(text), vals[0].line, it.multi))
         text = []
     return runs, order, j
@@ -112,6 +115,26 @@ def _proceeding_named(head: str) -> str | None:
             if k > at:
                 best, at = code, k
     return best
+
+
+def _blocks(r: _Run) -> int | None:
+    """How many five-column blocks a run holds: its cells without blank cells at its ends (empty
+    cells outside a Markdown row's pipes, padding) fill whole blocks, or None."""
+    vals = r.vals
+    k = len(vals)
+    if k % W == 0:
+        return k // W
+    lead = 0
+    while lead < k and vals[lead].value.kind == "blank":
+        lead += 1
+    trail = 0
+    while trail < k - lead and vals[k - 1 - trail].value.kind == "blank":
+        trail += 1
+    core = k - lead - trail
+    for nb in range(max(1, -(-core // W)), k // W + 1):
+        if core <= nb * W <= k:
+            return nb
+    return None
 
 
 def _num(c) -> int | float | None:
@@ -216,15 +239,14 @@ def read_t4(items: list[Item], start: int = 0) -> T4:
     # Which proceedings each run holds: named by its heading, else the next in order
     plan: list[tuple[_Run, list[str]]] = []
     nxt = 0
-    sizes = [len(r.vals) for r in runs]
     pieced = False
+    blocks = [_blocks(r) for r in runs]
     if len(runs) == 1:
         plan = [(runs[0], list(PROCEEDINGS))]
-    elif all(s % W == 0 for s in sizes):
-        for r in runs:
-            k = len(r.vals)
+    elif all(b is not None for b in blocks) and sum(blocks) <= len(PROCEEDINGS):
+        for r, nb in zip(runs, blocks):
             named = _proceeding_named(r.head) if r.head else None
-            nblocks = max(1, min(len(PROCEEDINGS) - nxt, k // W))
+            nblocks = max(1, min(len(PROCEEDINGS) - nxt, nb))
             if named and nblocks == 1 and PROCEEDINGS.index(named) >= nxt:
                 procs = [named]
             elif named and named != "reconsideration" and nblocks == 2 and nxt <= 1:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from foi_research.reference import codes
 from foi_research.reference.codes import APPEAL_OUTCOMES, APPLICANTS, PROCEEDINGS
 from foi_research.model import Problem, Val
+from foi_research.reference import identities
 
 _ORG = [a for a in APPLICANTS if a not in ("natural_person", "total")]
 
@@ -112,7 +113,32 @@ def check_t3(cells: dict[tuple[str, str], Val], template: str, columns: list[str
                             th.line if th else None,
                         )
                     )
+    if out and template in ("2019", "2021"):
+        out += suggest_fix(cells, identities.t3_identities(template), "table 3")
     return out
+
+
+def suggest_fix(cells: dict[tuple[str, str], Val], idents, table: str) -> list[Problem]:
+    """When the identities of a table fail and one typing slip in one printed cell (a digit
+    changed, two digits transposed, one dropped or doubled) would make every one of them hold,
+    and only one such slip does: an info finding naming the cell and the value that would fit.
+    The printed value is kept."""
+    values = {k: v.value for k, v in cells.items()}
+    fix = identities.single_fix(idents, values)
+    if fix is None:
+        return []
+    (a, b), new = fix
+    v = cells[(a, b)]
+    ctx = {"row_code": a, "applicant": b} if table == "table 3" else {"proceeding": a}
+    return [
+        Problem(
+            "suggested_fix",
+            "info",
+            f"{table} {a}/{b} is printed as {v.raw or v.value}; {new} would make every total of the table add up (a typing slip?). The printed value is kept",
+            ctx,
+            v.line,
+        )
+    ]
 
 
 def check_t4(cells: dict[tuple[str, str], Val]) -> list[Problem]:
@@ -135,6 +161,8 @@ def check_t4(cells: dict[tuple[str, str], Val]) -> list[Problem]:
                     tot.line,
                 )
             )
+    if out:
+        out += suggest_fix(cells, identities.t4_identities(), "table 4")
     return out
 
 
