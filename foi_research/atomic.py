@@ -272,6 +272,21 @@ def _clean_stale(out: Path) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
+def clean_stale(out: str | os.PathLike) -> bool:
+    """Remove the staging folders and lock of `out` left by runs that were ended, unless a run
+    holds it now. True when cleaned."""
+    out = resolve_out(out)
+    try:
+        lock = FolderLock(out)
+    except (OutputError, OSError):
+        return False
+    try:
+        _clean_stale(out)
+    finally:
+        lock.release()
+    return True
+
+
 def resolve_out(out: str | os.PathLike) -> Path:
     """The folder to write: absolute; a symbolic link is followed (its target is replaced)."""
     p = Path(os.path.abspath(out))

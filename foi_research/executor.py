@@ -191,7 +191,15 @@ class _Pool:
         self.seen = {}
 
     def submit(self, *a):
-        f = self.pool.submit(*a)
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            f = self.pool.submit(*a)
+        except BrokenProcessPool as e:  # (a worker died since the last result: the caller recovers)
+            f = Future()
+            f.set_exception(e)
+            return f
         procs = getattr(self.pool, "_processes", None)
         if procs and len(procs) != len(self.seen):
             self.seen.update(procs)
@@ -236,10 +244,18 @@ class _Pool:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
+_IN_TASK = False  # a worker is running a chunk (SIGTERM then ends it through its clean-up)
+
+
 def _call_chunk(fn, chunk: list) -> list:
     """Top-level task for the process pool and Dask: run fn over a chunk of items (one round trip
     per chunk instead of per item)."""
-    return [fn(x) for x in chunk]
+    global _IN_TASK
+    _IN_TASK = True
+    try:
+        return [fn(x) for x in chunk]
+    finally:
+        _IN_TASK = False
 
 
 def _chunks(items, size: int) -> Iterator[list]:
@@ -292,6 +308,13 @@ def _worker_init(parent: int, ctime: float | None) -> None:
     global _IN_WORKER
     _IN_WORKER = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def on_term(signum, frame):  # a task ends through its clean-up (staging, kernels); an idle worker just ends
+        if _IN_TASK:
+            raise Terminated(signum)
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)
 
     def watch():
         while True:
@@ -389,12 +412,15 @@ def signals_as_exceptions():
 # Dask
 
 
+DASK_CONNECT_TIMEOUT = "10s"  # how long to try to reach a --dask scheduler before giving up
+
+
 def _dask_client(workers: int | None, address: str | None):
     from dask.distributed import Client, LocalCluster
 
     if address:
         try:
-            return Client(address, timeout="15s"), None
+            return Client(address, timeout=DASK_CONNECT_TIMEOUT), None
         except (OSError, TimeoutError) as e:
             raise ExecutorError(
                 f"cannot reach the Dask scheduler at {address} ({type(e).__name__}: {e}); start it "

@@ -971,10 +971,29 @@ def batch(
         backend = "processes"
     else:
         backend = "serial"
-    results = list(
-        run_tasks(_run_task, tasks, backend=backend, workers=n_workers, address=address, progress=progress, desc="studies", unit="study", chunksize=1)
-    )
+    try:
+        results = list(
+            run_tasks(
+                _run_task, tasks, backend=backend, workers=n_workers, address=address, progress=progress, desc="studies", unit="study", chunksize=1,
+                on_lost=_lost_study,
+            )
+        )
+    except BaseException:  # (Ctrl-C, SIGTERM: the workers were ended; remove what they staged)
+        from foi_research.atomic import clean_stale
+
+        for f in files:
+            name = f.name if isinstance(f, Study) else Path(f).stem
+            if _STUDY_NAME.fullmatch(name):
+                clean_stale(out.resolve() / name)
+        raise
     return Summary(results, time.perf_counter() - t0)
+
+
+def _lost_study(task: tuple, exitcode: int | None) -> StudyResult:
+    """The result of a study whose worker process died (executor.run_tasks on_lost)."""
+    f = task[0]
+    name = f.name if isinstance(f, Study) else Path(f).stem
+    return StudyResult(name, "?", "failed", 0.0, error=f"the worker process running this study died (exit code {exitcode}: out of memory, or a crash)")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -58,6 +58,12 @@ def decode(data: bytes, declared: str | None = None) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    # UTF-8 with a few bad bytes (a download cut mid-character, a damaged copy): the text is kept,
+    # the bad bytes shown as U+FFFD (read_text adds a warning saying how many)
+    t = data.decode("utf-8", errors="replace")
+    bad = t.count("\ufffd") - data.count(b"\xef\xbf\xbd")
+    if 0 < bad <= max(4, len(t) // 1000):
+        return t, "utf-8"
     # UTF-16 without BOM: the decoded text must look like Chinese prose (CJK, ASCII, punctuation)
     if len(data) % 2 == 0:
         best = None
@@ -94,6 +100,10 @@ def read_text(doc: Document, data: bytes, limits: Limits = DEFAULT) -> None:
     text, enc = decode(data)
     check(limits, "max_text_chars", len(text), f"the text has {len(text):,} characters")
     doc.encoding = enc
+    if enc == "utf-8" and "\ufffd" in text:
+        bad = text.count("\ufffd") - data.count(b"\xef\xbf\xbd")
+        if bad > 0:
+            doc.problems.append(f"{bad} byte(s) are not valid UTF-8 (a file cut mid-character, or damaged); they are shown as \ufffd")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "\x00" in text:
         raise ValueError("the text contains NUL bytes: it is binary or a mis-detected encoding")
