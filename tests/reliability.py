@@ -236,15 +236,23 @@ def make_inputs(folder: Path) -> dict[str, tuple[str, str, int]]:
     put("garbage.docx", bytes(rng.randrange(256) for _ in range(5000)), F, "garbage named .docx")
     put("notzip.xlsx", b"PK\x03\x04" + b"\x00" * 100, F, "broken zip named .xlsx")
     bomb = f / "bomb.docx"
-    _docx(bomb, b"<w:document>" + b" " * (40 << 20) + b"</w:document>")  # 40 MB inflated from ~40 KB
+    ns = b'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    _docx(bomb, b"<w:document " + ns + b"><w:body>" + b" " * (40 << 20) + b"</w:body></w:document>")  # 40 MB inflated from ~40 KB
     cases["bomb.docx"] = (F, "deflate bomb .docx (40 MB inflated, run with --max-unzipped-mb 10)", 0)
+    W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    merged = ('<w:tr><w:tc><w:tcPr><w:vMerge w:val="restart"/></w:tcPr><w:p><w:r><w:t>一、本年新收政府信息公开申请数量</w:t></w:r></w:p></w:tc>'
+              '<w:tc><w:p><w:r><w:t>1</w:t></w:r></w:p></w:tc></w:tr>'
+              + '<w:tr><w:tc><w:tcPr><w:vMerge/></w:tcPr><w:p/></w:tc><w:tc><w:tcPr><w:gridSpan w:val="3"/></w:tcPr><w:p/></w:tc></w:tr>' * 8000)
+    _docx(f / "merged.docx", f'<w:document {W}><w:body><w:p><w:r><w:t>某局2021年政府信息公开工作年度报告</w:t></w:r></w:p><w:tbl>{merged}</w:tbl></w:body></w:document>'.encode())
+    cases["merged.docx"] = (F, "a small .docx with 8,000 merged table rows", -1)
+    put("huge.txt", (seed * 650).encode(), F, "a 4 MB file, run with --max-file-mb 3")
     cell = '<td colspan="50" rowspan="200">1</td>'
     put("spans.html", ("<html><body><table>" + ("<tr>" + cell * 30 + "</tr>") * 200 + "</table></body></html>").encode(), F,
         "HTML table with colspan/rowspan at their caps on every cell")
     put("deep.html", ("<html><body>" + "<div>" * 50_000 + "x" + "</div>" * 50_000 + "</body></html>").encode(), F, "HTML nested 50,000 deep")
     put("digits.txt", ("一、总体情况\n" + " ".join(str(rng.randrange(10)) for _ in range(50_000)) + "\n").encode(), F,
         "a 100 KB line of space-separated digits", 0)
-    put("oneline.txt", ("政府信息公开" * 500_000).encode(), F, "one 9 MB line of text", 0)
+    put("oneline.txt", ("政府信息公开" * 110_000).encode(), F, "one 2 MB line of text", 0)
     put("big.txt", (seed * 400).encode(), F, "a 2.5 MB file, run with --max-seconds 2 (stopped or read)", -1)
     _pdf(f / "pages.pdf", 30)
     cases["pages.pdf"] = (F, "a 30-page PDF, run with --max-pages 20", 0)
@@ -297,7 +305,7 @@ def run_inputs(b: Battery, backend: str) -> None:
     mine = _snapshot(d)
     out = d / "ds"
     rc, err = _cli(["parse", str(d / "in"), "--out", str(out), "-q", "--backend", backend, "--workers", "2",
-                    "--max-unzipped-mb", "10", "--max-pages", "20", "--max-seconds", "2"], timeout=240)
+                    "--max-unzipped-mb", "10", "--max-pages", "20", "--max-seconds", "2", "--max-file-mb", "3"], timeout=240)
     group_name = f"inputs ({'worker processes' if backend == 'processes' else 'one process'})"
     if rc is None or rc != 0:
         for name, (group, what, _) in cases.items():

@@ -1,7 +1,8 @@
 """Every input file ends in a reports row and a quality row, whatever its bytes, name, kind, size
-or nesting, within per-file limits (issue 17, items 2, 4, 5 and 6): unreadable subfolders,
-FIFOs, names that are not UTF-8, numbers beyond int64, files past the time or memory limit, dead
-workers, signals."""
+or nesting, within per-file limits (issue 17, items 2, 4 and 5): unreadable subfolders, FIFOs,
+names that are not UTF-8, numbers beyond int64, files past the time or memory limit, dead
+workers. (Signals during a parse or a batch, kill -9, a worker killed by the out-of-memory
+killer and a file stuck in C code are cases of the reliability battery: test_reliability.py.)"""
 from __future__ import annotations
 
 import os
@@ -9,8 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-import uuid
 
 import polars as pl
 import pytest
@@ -19,10 +18,9 @@ import faults
 from conftest import DATA, ROOT
 from foi_research.executor import run_tasks
 from foi_research.pipeline import MAX_COUNT, FileLimits, parse_file, parse_paths
-from foi_research.validate.dataset import DatasetWriter, read_dataset
+from foi_research.validate.dataset import read_dataset
 
 SEED = DATA / "seeds" / "004_c04978ea7ee6ff4b.txt"
-BIN = ROOT / ".venv" / "bin" / "foi-research"
 
 
 def _cli(*args, env=None, timeout=300):
@@ -195,67 +193,19 @@ def test_a_dead_worker_costs_only_its_file():
     assert got[:13] + got[14:] == [i * 2 for i in range(40) if i != 13]
 
 
-def test_a_file_stuck_inside_c_code_ends_its_worker_only():
-    """A call that holds the interpreter and never checks for signals (a library stuck on a
-    crafted file): the kernel's CPU limit ends its worker (SIGXCPU); only that file is lost."""
-    from foi_research.pipeline import lost_file_row
+def test_the_limit_options_show_the_real_defaults():
+    """The help of --max-* states the defaults of FileLimits and read.limits.Limits."""
+    import re
 
-    items = [1, 2, "stuck", 4, 5, 6]
-    got = list(run_tasks(faults.stuck_in_c, items, backend="processes", workers=2, chunksize=2, on_lost=lambda i, c: ("lost", i, c)))
-    assert got == [2, 4, ("lost", "stuck", -signal.SIGXCPU), 8, 10, 12]
-    row = lost_file_row(("x/stuck.pdf", None, None, FileLimits(max_seconds=7)), -signal.SIGXCPU)
-    assert _rows(row) == [("failed", ["limit_time"])] and "7 s" in row.quality[0]["message"]
+    from foi_research import cli
+    from foi_research.read.limits import OPTIONS, Limits
 
-
-def _marked(mark: str) -> list:
-    import psutil
-
-    out = []
-    for q in psutil.process_iter():
-        try:
-            if q.environ().get("FOI_TEST_MARK") == mark:
-                out.append((q.pid, " ".join(q.cmdline())[:100]))
-        except psutil.Error:
-            pass
-    return out
-
-
-def _wait_gone(mark: str, seconds: float = 10.0) -> list:
-    end = time.monotonic() + seconds
-    while True:
-        left = _marked(mark)
-        if not left or time.monotonic() > end:
-            return left
-        time.sleep(0.2)
-
-
-@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130), (signal.SIGKILL, -9)])
-def test_a_signal_during_a_parse_keeps_the_dataset_and_leaves_no_process(tmp_path, sig, code):
-    """Issue 17.6: SIGTERM or kill -9 during parse left the forkserver, the resource tracker and
-    workers alive; the swap was two renames. Now: the previous dataset is kept, every process
-    started by the run ends, the exit code says which signal."""
-    out = tmp_path / "ds"
-    with DatasetWriter(out) as w:
-        w.add(parse_file(SEED))
-    before = read_dataset(out)["reports"]
-    mark = uuid.uuid4().hex
-    env = dict(os.environ, FOI_TEST_MARK=mark)
-    big = _big(tmp_path, 30)
-    files = [big] * 1 + [DATA / "seeds"] * 1
-    p = subprocess.Popen([str(BIN), "parse", *map(str, files), str(DATA / "real"), str(DATA / "dev"), "--out", str(out), "-q", "--backend", "processes", "--workers", "2"],
-                         env=env, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    deadline = time.monotonic() + 60
-    while len(_marked(mark)) < 4 and time.monotonic() < deadline:  # the command, forkserver, workers
-        time.sleep(0.1)
-    time.sleep(0.5)
-    p.send_signal(sig)
-    rc = p.wait(timeout=60)
-    err = p.stderr.read()
-    assert rc == code, err
-    if sig != signal.SIGKILL:
-        assert "interrupted" in err and "Traceback" not in err
-    assert not _wait_gone(mark), "processes left behind"
-    assert read_dataset(out)["reports"].equals(before)
-    with DatasetWriter(out) as w:  # the next run cleans what a killed one left
-        w.add(parse_file(SEED))
-    assert sorted(x.name for x in tmp_path.iterdir()) == ["big.txt", "ds"]
+    helps = {}
+    for name in ("MaxSeconds", "MaxMemoryMb", "MaxFileMb", "MaxPages", "MaxUnzippedMb", "MaxCells", "MaxTextChars"):
+        opt = getattr(cli, name).__metadata__[0]
+        helps[opt.default] = int(re.search(r"\(default (\d+)\)", opt.help).group(1))  # (Typer keeps the option name in .default)
+    fl, lim, mb = FileLimits(), Limits(), 1 << 20
+    assert helps["--max-seconds"] == fl.max_seconds and helps["--max-memory-mb"] * mb == fl.max_memory
+    want = {"max_file_bytes": lim.max_file_bytes // mb, "max_pdf_pages": lim.max_pdf_pages, "max_unzipped_bytes": lim.max_unzipped_bytes // mb,
+            "max_table_cells": lim.max_table_cells, "max_text_chars": lim.max_text_chars}
+    assert {OPTIONS[k]: v for k, v in want.items()} == {k: v for k, v in helps.items() if k in OPTIONS.values()}

@@ -37,6 +37,16 @@ class Limits:
 DEFAULT = Limits()
 
 
+# the command-line option of each limit (parse, build, all; cli.file_limits)
+OPTIONS = {
+    "max_file_bytes": "--max-file-mb",
+    "max_pdf_pages": "--max-pages",
+    "max_unzipped_bytes": "--max-unzipped-mb",
+    "max_table_cells": "--max-cells",
+    "max_text_chars": "--max-text-chars",
+}
+
+
 class LimitExceeded(ValueError):
     """A document is past one of the Limits; the message says which and how to raise it."""
 
@@ -44,7 +54,7 @@ class LimitExceeded(ValueError):
         self.limit = name
         super().__init__(
             f"{what}, over the reader limit {limits.describe(name)}; if the file is genuine, raise it: "
-            f"read(path, Limits({name}=...)) from Python (foi_research.read.limits)"
+            f"{OPTIONS.get(name, '')} on the command line, or read(path, Limits({name}=...)) from Python (foi_research.read.limits)"
         )
 
 

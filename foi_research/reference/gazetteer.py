@@ -323,7 +323,7 @@ class Division:
         return f"{self.code} {self.path}" if self.level != "zone" else f"{self.path} (zone in {self.code})"
 
 
-_SEP = re.compile(r"\s*[/／>＞|｜]\s*")
+_SEP = re.compile(r"[/／>＞|｜]")  # (spaces around the parts are stripped after the split: a pattern with \s* on both sides is quadratic on a long run of spaces)
 _CODE = re.compile(r"\d{2}(?:\d{2}(?:\d{2})?)?")
 
 
@@ -399,7 +399,7 @@ def resolve(region: str) -> Division:
     if text.isdigit():
         return division(text)
     g = gazetteer()
-    parts = [p for p in _SEP.split(text) if p]
+    parts = [p.strip() for p in _SEP.split(text) if p.strip()]
     if len(parts) > 1:
         return _resolve_path(g, text, parts)
     cands = _candidates(g, text)
