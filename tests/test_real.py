@@ -93,8 +93,8 @@ def test_dev_corpus_scorecard(tmp_path):
     """More real excerpts, hand-checked (tests/fixtures/truth/dev): pages from mirrors, PDF
     flipbooks, spam-injected copies, split titles, tables cut mid-row, prose-only reports (the
     prose-* files: negations of every kind, figures without units, a page laid out in one table
-    cell). The cells the parser leaves null are the collapsed blank cells of
-    yueyang-nanhu-bureau-2019 (their columns cannot be told)."""
+    cell). yueyang-nanhu-bureau-2019's rows whose blank cells collapsed (their columns cannot be
+    told) are not in its truth, per GROUND_TRUTH_FORMAT.md; the parser leaves them null too."""
     from foi_research.validate.evaluate import evaluate
 
     card = evaluate(TRUTH / "dev", DATA / "dev")
@@ -102,12 +102,11 @@ def test_dev_corpus_scorecard(tmp_path):
     assert c["found"] == len(DEV) == 49
     assert c["year_ok"] == 49
     assert c["agency_ok"] == c["agency_n"] == 22
-    assert card.acc("t3") >= 0.98 and c["t3"] == 322
+    assert card.acc("t3") == 1.0 and c["t3"] == 301
     assert card.acc("t4") == 1.0 and c["t4"] == 30
     assert c["wrong"] == 0 and card.silent == 0
     assert card.acc("lg") == 1.0 and card.acc("prose") == 1.0 and c["prose"] == 83
-    missed = {r.id for r in card.reports if r.missing}
-    assert missed <= {"yueyang-nanhu-bureau-2019"}, missed
+    assert not [r.id for r in card.reports if r.missing]
 
 
 def test_legacy_origin_is_the_kind_of_report_and_printed_in_the_place(real_dataset, seeds_dataset):
@@ -156,7 +155,7 @@ def test_dev2_corpus_scorecard():
     card = evaluate(TRUTH / "dev2", DATA / "dev2")
     c = card.counts
     assert c["reports"] == len(DEV2) == c["found"] == c["year_ok"] == 19
-    assert c["agency_n"] == 7 and c["agency_ok"] >= 4
+    assert c["agency_n"] == 7 and c["agency_ok"] >= 5
     assert c["t3"] == 532 and c["t3_ok"] == 532
     assert c["t4"] == 15 and c["t4_ok"] == 15
     assert c["lg"] == 23 and c["lg_ok"] >= 22

@@ -43,7 +43,7 @@ def find_start(items: list[Item], start: int = 0) -> int:
         if is_t4_start(items, j):
             window = items[j + 1 : j + 40]
             outcomes = {match_appeal_outcome(w.key) for w in window if w.is_text and w.label and len(w.key) <= 8}
-            split_litigation = any(w.is_text and ("复议后起诉" in w.key or "未经复议" in w.key) for w in window[:12])
+            split_litigation = any(w.is_text and ("复议后起诉" in w.norm or "未经复议" in w.norm) for w in window[:12])
             if len(outcomes - {None}) >= 2 or split_litigation or "复议后起诉" in items[j].key:
                 return j
     return -1
@@ -238,27 +238,28 @@ def read_t4(items: list[Item], start: int = 0) -> T4:
     cols = _columns(order)
     # Which proceedings each run holds: named by its heading, else the next in order
     plan: list[tuple[_Run, list[str]]] = []
-    nxt = 0
     pieced = False
     blocks = [_blocks(r) for r in runs]
     if len(runs) == 1:
         plan = [(runs[0], list(PROCEEDINGS))]
     elif all(b is not None for b in blocks) and sum(blocks) <= len(PROCEEDINGS):
+        # each run holds whole blocks: a run of one block belongs to the proceeding its heading
+        # names (parts may be printed in another order), else to the next one not yet read
+        taken: set[str] = set()
         for r, nb in zip(runs, blocks):
+            free = [p for p in PROCEEDINGS if p not in taken]
+            if not free:
+                break
             named = _proceeding_named(r.head) if r.head else None
-            nblocks = max(1, min(len(PROCEEDINGS) - nxt, nb))
-            if named and nblocks == 1 and PROCEEDINGS.index(named) >= nxt:
+            nblocks = max(1, min(len(free), nb))
+            if named and nblocks == 1 and named in free:
                 procs = [named]
-            elif named and named != "reconsideration" and nblocks == 2 and nxt <= 1:
+            elif named and named != "reconsideration" and nblocks == 2 and {"litigation_direct", "litigation_after_reconsideration"} <= set(free):
                 procs = ["litigation_direct", "litigation_after_reconsideration"]
             else:
-                procs = list(PROCEEDINGS[nxt : nxt + nblocks])
-            if not procs:
-                break
+                procs = free[:nblocks]
             plan.append((r, procs))
-            nxt = PROCEEDINGS.index(procs[-1]) + 1
-            if nxt >= len(PROCEEDINGS):
-                break
+            taken.update(procs)
     else:
         # runs that are not whole blocks: values cut apart by stray text (one value per line,
         # a page break) or printed out of order; read them in order, but keep the reading only
