@@ -264,8 +264,11 @@ def _agency_from_body(body: str, rows: list[Row]) -> tuple[str | None, str | Non
         if a and not a.startswith(("本", "我")) and len(a) >= 3:
             return a, "body"
     for line in head.split("\n")[:40]:
-        for mt in _OVERVIEW_AGENCY.finditer(compact(line)):
+        cl = compact(line)
+        for mt in _OVERVIEW_AGENCY.finditer(cl):
             a = _clean_agency(mt.group("agency"))
+            if a and cl.startswith(("政务公开", "信息公开"), mt.end()) and not _starts_with_place(a):
+                continue  # '…的镇政务公开工作': a phrase, not an agency named by its place
             if a:
                 return a, "body"
     chead = compact(head)
