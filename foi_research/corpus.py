@@ -51,7 +51,6 @@ import datetime as dt
 import hashlib
 import io
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable

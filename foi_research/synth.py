@@ -17,7 +17,9 @@ pipe-lines (one cell per line ending in '|'), spaces (label followed by space-se
 as PDF text copies print it), html (tables with rowspan/colspan), markdown (a pdf-to-markdown
 conversion: each row's label as a '###' heading above a one-row pipe table), pdftext (text
 extracted from a PDF page: long labels wrapped around their numbers, group labels printed one
-character per line or split across rows, page numbers inside the table).
+character per line or split across rows, page numbers inside the table), columns (text laid out
+with spaces, as pdftotext -layout or pandoc print a table: every cell at its column's place,
+counted in characters or in display width, blank cells printed as spaces).
 Noise: see NOISES.
 
 The truth is rigorous about what the rendering lost: a row cut off by truncation is left out of
@@ -51,7 +53,7 @@ from foi_research.reference import codes
 from foi_research.reference.codes import APPEAL_OUTCOMES, APPLICANTS, PROACTIVE_LAYOUT, PROCEEDINGS
 
 TEMPLATES = ("2021", "2019", "legacy-stats", "narrative")
-LAYOUTS = ("lines", "tab", "pipe", "pipe-lines", "spaces", "html", "markdown", "pdftext")
+LAYOUTS = ("lines", "tab", "pipe", "pipe-lines", "spaces", "html", "markdown", "pdftext", "columns")
 NOISES = (
     "traditional",  # the whole document in Traditional script (OpenCC s2t)
     "traditional-file",  # ... with 文件 -> 檔案 as some converters do (implies traditional)
@@ -922,6 +924,8 @@ def render_rows(st: Style, rng: random.Random, rows: list[TRow], meta: dict | No
         return lines, ambiguous
     if lay == "markdown":
         return _render_markdown(st, rng, rows), ambiguous_md(rows)
+    if lay == "columns":
+        return _render_columns(st, rng, rows)
     if lay == "pdftext":
         return _render_pdftext(st, rng, rows, ambiguous), ambiguous
     # one cell per line: lines / pipe-lines
@@ -1025,6 +1029,68 @@ def _render_markdown(st: Style, rng: random.Random, rows: list[TRow]) -> list[li
         else:
             lines.append([("| " + " | ".join(texts) + " |", None)])
     return lines
+
+
+def _grid(rows: list[TRow]) -> list[list[tuple[int, TCell]]]:
+    """Each row's cells with the grid column each starts at (rowspans from above are the row's
+    indent, as the table builders lay them out)."""
+    out = []
+    for row in rows:
+        col = row.indent
+        cells = []
+        for c in row.cells:
+            cells.append((col, c))
+            col += c.colspan
+        out.append(cells)
+    return out
+
+
+def _render_columns(st: Style, rng: random.Random, rows: list[TRow]) -> tuple[list[list[Piece]], set]:
+    """A table laid out with spaces: the label area first, then every cell at its column's place
+    (left or right aligned in the column), blank cells as spaces. Places are counted in
+    characters or in display width (CJK two), as different converters do. A row with a blank cell
+    is ambiguous to a careful reader only through the table readers that do not use positions
+    (table 2, the statistics table); table-3/4 rows are read by their positions."""
+    ambiguous: set = set()
+    grid = _grid(rows)
+    first_val = min((col for cells in grid for col, c in cells if c.role in ("value", "unit")), default=1)
+    display = "columns-display" in st.features or ("columns-chars" not in st.features and rng.random() < 0.5)
+    st.features.add("columns-display" if display else "columns-chars")
+    width = (lambda s: sum(2 if ord(ch) > 0x2E7F else 1 for ch in s)) if display else len
+    lab_w = max([width(" ".join(c.text for col, c in cells if col < first_val and c.text)) for cells in grid] + [8]) + 3
+    step = max([width(c.text) for cells in grid for col, c in cells if col >= first_val] + [4]) + 3
+    right = rng.random() < 0.5
+    lines: list[list[Piece]] = []
+    for row, cells in zip(rows, grid):
+        labels = " ".join(c.text for col, c in cells if col < first_val and c.text)
+        pieces: list[Piece] = []
+        text = labels
+        if labels:
+            pieces.append((labels, None))
+        for col, c in cells:
+            if col < first_val:
+                continue
+            x = lab_w + (col - first_val) * step
+            body = _cell_text(st, c) if c.role == "value" else c.text
+            if c.role == "value" and not c.text:
+                pieces.append(("", c.ref))  # a blank cell: only spaces (printed, and visible)
+                continue
+            if not body:
+                continue
+            if right and c.role == "value":
+                x += step - 3 - width(body)
+            pad = max(1, x - width(text))
+            pieces.append((" " * pad + body, c.ref))
+            text += " " * pad + body
+        blank = [c for _, c in cells if c.role == "value" and not c.text]
+        if row.key and blank:
+            # table 2 and the statistics table are read without positions; table 3 and 4 values
+            # set right in their columns under labels set left meet no label edge
+            if row.key[0] in ("t2", "legacy") or right or len(blank) == len([c for _, c in cells if c.role == "value"]):
+                ambiguous.add(row.key)
+        if pieces:
+            lines.append(pieces)
+    return lines, ambiguous
 
 
 def _render_pdftext(st: Style, rng: random.Random, rows: list[TRow], ambiguous: set) -> list[list[Piece]]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import errno
 import io
-import json
 import os
 import random
 import shutil
@@ -37,7 +36,6 @@ import zipfile
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "corpus"

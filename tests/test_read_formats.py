@@ -7,7 +7,6 @@ import json
 import os
 import socket
 import stat
-import sys
 from pathlib import Path
 
 import polars as pl

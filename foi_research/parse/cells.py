@@ -52,7 +52,8 @@ def cell_value(it: Item, integer: bool = True) -> tuple[Val, str | None]:
     return Val(None, it.raw, it.line), f"cell '{it.raw}' is not a number"
 
 
-def _norm_flags(norm: str) -> tuple[bool, bool, bool]:
+@functools.lru_cache(maxsize=16384)
+def flags(norm: str) -> tuple[bool, bool, bool]:
     """Of a cell's compacted text: (it ends the tables' section (五、, 存在的主要问题 …), it is a
     top-level heading 一、, it starts with an ordinal (_ORD))."""
     k = compact(norm)
@@ -61,13 +62,6 @@ def _norm_flags(norm: str) -> tuple[bool, bool, bool]:
         bool(_TOP_HEADING.match(k)),
         bool(_ORD.match(k)),
     )
-
-
-_norm_flags_cached = functools.lru_cache(maxsize=16384)(_norm_flags)
-
-
-def flags(norm: str) -> tuple[bool, bool, bool]:
-    return _norm_flags_cached(norm) if len(norm) <= 256 else _norm_flags(norm)
 
 
 def ends_section(it: Item) -> bool:

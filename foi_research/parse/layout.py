@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
-from foi_research.reference.normalize import _CACHE_MAX_LEN, Value, compact, label_key, parse_value
+from foi_research.reference.normalize import Value, compact, label_key, parse_value
 from foi_research.read.readers import Cell, Row
 
 _TRAILING_NUMS = re.compile(
@@ -51,6 +52,9 @@ class Item:
     line: int
     row: int  # index of the logical row in the stream
     multi: bool  # True when the row holds several cells (positions matter)
+    # where the cell starts in its printed line, for text laid out with spaces: (column counted in
+    # characters, column counted in display width, CJK and full-width characters being two)
+    pos: tuple[int, int] | None = field(default=None, compare=False, repr=False)
 
     @property
     def cell(self) -> "Item":
@@ -70,6 +74,12 @@ def _split_text(raw: str, norm: str) -> tuple[tuple[str, str], ...] | None:
     elif "|" in norm:
         rs = _PIPES.split(raw)
         ns = norm.split("|")
+        # the pipes that open and close a row ('| a | b |', Markdown) are not cells of their own
+        if len(rs) == len(ns):
+            if len(ns) > 2 and not ns[0].strip() and norm.lstrip().startswith("|"):
+                rs, ns = rs[1:], ns[1:]
+            if len(ns) > 2 and not ns[-1].strip() and norm.rstrip().endswith("|"):
+                rs, ns = rs[:-1], ns[:-1]
     elif _starts_number(norm) and _ONLY_NUMS.match(norm):
         # a row of values only, as PDF text prints it: '0 0 0 0 0 0 0'
         return tuple([(t, t) for t in norm.split()])
@@ -102,21 +112,15 @@ def _split_text(raw: str, norm: str) -> tuple[tuple[str, str], ...] | None:
     return tuple([(r.strip(), n.strip()) for r, n in zip(rs, ns)])
 
 
-_split_text_cached = functools.lru_cache(maxsize=4096)(_split_text)
-
-
 def split_text_row(row: Row) -> list[Cell]:
     """Split a text line into cells: tabs, then pipes, then 'label 1 2 3' trailing numbers."""
-    raw, norm, line = row.raw, row.norm, row.line
-    if len(raw) <= _CACHE_MAX_LEN and len(norm) <= _CACHE_MAX_LEN:
-        parts = _split_text_cached(raw, norm)
-    else:
-        parts = _split_text(raw, norm)
+    parts = _split_text(row.raw, row.norm)
     if parts is None:
-        return [Cell(raw.strip(), norm.strip(), line)]
-    return [Cell(r, n, line) for r, n in parts]
+        return [Cell(row.raw.strip(), row.norm.strip(), row.line)]
+    return [Cell(r, n, row.line) for r, n in parts]
 
 
+@functools.lru_cache(maxsize=16384)
 def _info(norm: str) -> tuple[Value, str, bool, bool, bool]:
     """(value, key, is_text, is_number, label) of a cell's normalised text."""
     v = parse_value(norm)
@@ -126,51 +130,52 @@ def _info(norm: str) -> tuple[Value, str, bool, bool, bool]:
     return v, "", False, v.kind == "number", False
 
 
-_info_cached = functools.lru_cache(maxsize=16384)(_info)
+def _item(raw: str, norm: str, line: int, row: int, multi: bool, pos: tuple[int, int] | None = None) -> Item:
+    return Item(raw, norm, *_info(norm), line, row, multi, pos)
 
 
-def _cell_info(norm: str) -> tuple[Value, str, bool, bool, bool]:
-    return _info_cached(norm) if len(norm) <= _CACHE_MAX_LEN else _info(norm)
+def _width(s: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
 
 
-def _mk(cell: Cell | Item, row: int, multi: bool) -> Item:
-    return Item(cell.raw, cell.norm, *_cell_info(cell.norm), cell.line, row, multi)
+def _positions(raw: str, norm: str, cells: list[tuple[str, str]]) -> list[tuple[int, int] | None]:
+    """Where each cell of a line cut at spaces starts in the line (see Item.pos), found in order
+    in the normalised line (NFKC keeps one character per full-width character, so the display
+    width is counted on the printed line); None for all when a cell cannot be found, or when the
+    line was cut at tabs or pipes (positions are not printed)."""
+    if "\t" in raw or "|" in norm or len(raw) != len(norm):
+        return [None] * len(cells)
+    out: list[tuple[int, int] | None] = []
+    at = 0
+    for _, cn in cells:
+        k = norm.find(cn, at) if cn else -1
+        if k < 0:
+            return [None] * len(cells)
+        out.append((k, _width(raw[:k])))
+        at = k + len(cn)
+    return out
 
 
-def _text_row(raw: str, norm: str):
-    """How stream() reads a text line, from its text alone: None when the line is skipped (blank,
-    only pipes, no filled cell); else (first filled cell is text, multi, first filled cell short
-    enough to continue a tab-led cell, the items' leading fields (raw, norm, value, key, is_text,
-    is_number, label) for every cell when multi, else for the first filled cell)."""
-    if not norm.strip() or (not _RULE_CHARS.isdisjoint(norm) and _PIPE_ONLY.match(norm)):
-        return None  # blank, or only pipes (a line with text and no pipe is not pipes only)
+def _text_cells(raw: str, norm: str) -> tuple[list[tuple[str, str]], bool] | None:
+    """The cells of a text line as (raw, norm) pairs and whether they form a row of several
+    cells (positions matter); None when the line is skipped (blank, only table rules, no filled
+    cell). A one-cell line yields its text alone."""
+    if (not norm.strip() and raw.count("\t") < 4) or (not _RULE_CHARS.isdisjoint(norm) and _PIPE_ONLY.match(norm)):
+        return None
     parts = _split_text(raw, norm)
     if parts is None:
-        # one cell (filled: the line is not blank), so not multi
-        fnorm = norm.strip()
-        finfo = _cell_info(fnorm)
-        first_text = finfo[2]
-        return first_text, False, first_text and len(compact(fnorm)) <= 30, ((raw.strip(), fnorm, *finfo),)
-    info, lim = _info_cached, _CACHE_MAX_LEN
-    protos = tuple([(r, n, *(info(n) if len(n) <= lim else _info(n))) for r, n in parts])
-    filled = [p for p in protos if p[1]]
+        return [(raw.strip(), norm.strip())], False
+    filled = [p for p in parts if p[1]]
     if not filled:
-        return None
-    first = filled[0]
-    fnorm = first[1]
-    first_text = first[4]  # parse_value(fnorm).kind == "text"
-    # a row of several cells of which only the label is filled is a real table row of
-    # blank cells (' |  | 3.危及… |  |  | …'), not a label on a line of its own
-    multi = len(filled) > 1 or len(parts) >= 4 or (first_text and len(parts) >= 3 and parts[0][1] == fnorm)
-    if multi:
-        return first_text, True, False, protos
-    # `short` only matters for a one-cell text line (see stream)
-    return first_text, False, first_text and len(compact(fnorm)) <= 30, (first,)
-
-
-# raw line -> (its norm, _text_row(raw, norm)): what stream() found for lines seen before
-_PLANS: dict[str, tuple] = {}
-_PLANS_MAX = 16384
+        # a tab-separated row whose every cell is blank is a row of blank cells (a table export);
+        # a line of pipes or spaces only is a rule, dropped above
+        return (list(parts), True) if "\t" in raw and len(parts) >= 5 else None
+    first = filled[0][1]
+    first_text = parse_value(first).kind == "text"
+    # a row of several cells of which only the label is filled is a real table row of blank
+    # cells (' |  | 3.危及… |  |  | …'), not a label on a line of its own
+    multi = len(filled) > 1 or len(parts) >= 4 or (first_text and len(parts) >= 3 and parts[0][1] == first)
+    return (list(parts), True) if multi else ([filled[0]], False)
 
 
 def _tab_led(rows: list[Row]) -> bool:
@@ -189,65 +194,46 @@ def stream(rows: list[Row]) -> list[Item]:
     """Flatten rows into items. Text lines that continue a tab-led cell (a line without a leading
     tab directly below a one-cell tab line, both non-numeric) are joined to that cell, as in
     '\\t本年新' / '公开数量'."""
-    tab_led: bool | None = None  # _tab_led(rows), computed when first needed
+    tab_led = _tab_led(rows)
     items: list[Item] = []
-    append = items.append
     rowno = 0
     prev_single_tab: Item | None = None  # last item if it came from a one-cell tab-led line
-    plans = _PLANS
-    info, lim = _info_cached, _CACHE_MAX_LEN
     for r in rows:
         if r.kind == "table":
             cells = [c for c in (r.cells or []) if not c.span]
+            prev_single_tab = None
             if len(cells) < 5 and not any(c.norm for c in cells):
-                prev_single_tab = None
                 continue  # an empty spacer row (a wide row of blank cells is data: kept)
-            multi = len(cells) > 1
-            for c in cells:
-                cnorm = c.norm
-                append(Item(c.raw, cnorm, *(info(cnorm) if len(cnorm) <= lim else _info(cnorm)), c.line, rowno, multi))
+            items.extend(_item(c.raw, c.norm, c.line, rowno, len(cells) > 1) for c in cells)
             rowno += 1
+            continue
+        got = _text_cells(r.raw, r.norm)
+        if got is None:
             prev_single_tab = None
             continue
-        raw, norm = r.raw, r.norm
-        hit = plans.get(raw)
-        if hit is not None and (hit[0] is norm or hit[0] == norm):
-            plan = hit[1]
-        else:
-            plan = _text_row(raw, norm)
-            if len(raw) <= _CACHE_MAX_LEN and len(norm) <= _CACHE_MAX_LEN:
-                if len(plans) >= _PLANS_MAX:
-                    plans.clear()
-                plans[raw] = (norm, plan)
-        if plan is None:
-            prev_single_tab = None
-            continue
-        first_text, multi, short, protos = plan
+        cells, multi = got
         if multi:
-            line = r.line
-            for p in protos:
-                append(Item(*p, line, rowno, True))
+            pos = _positions(r.raw, r.norm, cells)
+            items.extend(_item(cr, cn, r.line, rowno, True, p) for (cr, cn), p in zip(cells, pos))
             prev_single_tab = None
             rowno += 1
             continue
+        cr, cn = cells[0]
+        it = _item(cr, cn, r.line, rowno, False, _positions(r.raw, r.norm, cells)[0])
         if (
-            prev_single_tab is not None
-            and first_text
-            and short
-            and not raw.startswith("\t")
+            tab_led
+            and prev_single_tab is not None
             and prev_single_tab.is_text
-            and (tab_led if tab_led is not None else (tab_led := _tab_led(rows)))
+            and it.is_text
+            and len(compact(cn)) <= 30
+            and not r.raw.startswith("\t")
         ):
             # continuation of the previous tab-led cell
-            c = prev_single_tab.cell
-            c.raw = c.raw + protos[0][0]
-            c.norm = c.norm + protos[0][1]
-            items[-1] = _mk(c, prev_single_tab.row, False)
-            prev_single_tab = items[-1]
+            joined = _item(prev_single_tab.raw + cr, prev_single_tab.norm + cn, prev_single_tab.line, prev_single_tab.row, False)
+            items[-1] = prev_single_tab = joined
             continue
-        it = Item(*protos[0], r.line, rowno, False)
-        append(it)
-        prev_single_tab = it if raw.startswith("\t") else None
+        items.append(it)
+        prev_single_tab = it if r.raw.startswith("\t") else None
         rowno += 1
     return items
 

@@ -579,7 +579,6 @@ def _zeros(s: _Sentence) -> list[tuple[str, str]]:
     for i, t in enumerate(toks):
         if t.kind != "negation":
             continue
-        cl = s.clause(t.start)
         end = min(s.clause_end(t.end), t.end + _SCOPE_LIMIT)
         scope = []
         j = i + 1

@@ -173,6 +173,13 @@ def _wrapped_item(items: list[Item], j: int, end: int, section: str) -> str | No
     first = items[j]
     if match_proactive_measure(first.key) is not None:
         return None
+    # wrapped above its values: '其 他 对 外 管' / '理 服 务 事 项' / '3 -309 71664'
+    if j + 2 < end and items[j + 1].is_text and items[j + 1].label and not items[j + 2].is_text:
+        second = items[j + 1]
+        if match_proactive_item(second.key, section) is None and match_proactive_measure(second.key) is None:
+            got = match_proactive_item(label_key(first.norm + second.norm), section)
+            if got is not None:
+                return got
     k = j + 1
     while k < end and not items[k].is_text:
         k += 1

@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from rapidfuzz.distance import LCSseq
@@ -128,6 +129,7 @@ class Group:
     last_label: str = ""  # label_key of the last label cell before the group
     last_text: str = ""  # its compacted text
     label_raw: str = ""  # the printed label, for messages
+    header: list = field(default_factory=list)  # the first group: the text cells above it
     after: str = ""
     line: int = 0
 
@@ -158,6 +160,15 @@ def find_start(items: list[Item], start: int = 0) -> int:
             col = collect(items, j, N)
             if col.items is not None and all(v.value.kind == "number" for v in col.items):
                 first = j
+                break
+    if first < 0:
+        # no row label legible on its own: the header of the table (申请人情况, the identity
+        # note) starts it when value rows follow it
+        for j in range(start, len(items)):
+            it = items[j]
+            if it.is_text and it.label and ("申请人情况" in it.key or "勾稽关系" in it.key):
+                if any(not x.is_text for x in items[j + 1 : j + 40]):
+                    first = j
                 break
     if first < 0:
         return -1
@@ -247,6 +258,8 @@ def groups_in(items: list[Item], s: int) -> tuple[list[Group], int]:
         g.last_label = labels[-1].key if labels else ""
         g.last_text = compact(labels[-1].norm) if labels else ""
         g.label_raw = " ".join(x.raw.strip() for x in labels[-3:])
+        if not out:
+            g.header = list(labels)
         if out:
             out[-1].after = _continuation(labels)
         labels = []
@@ -551,6 +564,175 @@ def read_t3(items: list[Item], template_hint: str | None = None) -> T3:
     return t
 
 
+# ---------------------------------------------------------------------------------------------
+# Columns from printed positions (text laid out with spaces: pdftotext -layout, pandoc, copies
+# of PDF pages): a blank cell is a gap, and a value's column is where it is printed
+
+
+def _center(v: Item, m: int) -> float:
+    return v.pos[m] + len(v.raw) / 2
+
+
+def _positional(gs: list[Group], al: Alignment, codes_: list[str]) -> dict[int, Reading]:
+    """For matched groups printed with fewer values than columns, the reading their printed
+    positions give, when the table's layout shows its columns: the rows printed whole (seven
+    values) give each column's place, else the places where values are printed, mapped onto the
+    columns in order (the mapping the table's identities single out). Positions are counted in
+    characters and in display width (converters differ); the count whose columns line up best is
+    used. {} when positions are not printed or do not line up."""
+    cand = [gi for gi, _ in al.pairs if gs[gi].vals and all(v.pos is not None for v in gs[gi].vals) and not _has_glue(gs[gi])]
+    sparse = [gi for gi in cand if len(gs[gi].vals) < N]
+    if not sparse:
+        return {}
+    best: tuple[float, dict[int, Reading]] | None = None
+    for m in (0, 1):
+        got = _positional_by(gs, cand, sparse, m, al, codes_)
+        if got is not None and (best is None or got[0] < best[0]):
+            best = got
+    return best[1] if best else {}
+
+
+@functools.lru_cache(maxsize=256)
+def _spaced(word: str) -> re.Pattern:
+    return re.compile(r"\s*".join(map(re.escape, word)))
+
+
+def spaced_find(text: str, word: str) -> list[tuple[int, int]]:
+    """Where a label is printed in a line, spaced characters allowed (结 果 维 持): (start, end)."""
+    return [(m.start(), m.end()) for m in _spaced(word).finditer(text)]
+
+
+def _display(s: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+
+
+def _clusters(xs: list[float], tol: float) -> list[list[float]]:
+    out: list[list[float]] = []
+    for x in sorted(xs):
+        if out and x - out[-1][-1] <= tol:
+            out[-1].append(x)
+        else:
+            out.append([x])
+    return out
+
+
+def _positional_by(gs, cand, sparse, m, al, codes_):
+    full = [gi for gi in cand if len(gs[gi].vals) == N]
+    if full:
+        centers = [sorted(_center(gs[gi].vals[k], m) for gi in full)[len(full) // 2] for k in range(N)]
+        spread = sum(abs(_center(gs[gi].vals[k], m) - centers[k]) for gi in full for k in range(N)) / (N * len(full))
+        mapping_options = [list(range(N))]
+    else:
+        xs = [_center(v, m) for gi in cand for v in gs[gi].vals]
+        cl = _clusters(xs, 2.5)
+        if not (2 <= len(cl) <= N):
+            return None
+        centers = [sum(c) / len(c) for c in cl]
+        spread = sum(max(c) - min(c) for c in cl) / len(cl)
+        mapping_options = [list(comb) for comb in itertools.combinations(range(N), len(cl))]
+    gaps = [b - a for a, b in zip(centers, centers[1:])]
+    if not gaps or min(gaps) < 3:
+        return None
+    tol = min(gaps) * 0.45
+    # each value to its nearest column place
+    place: dict[int, list[int]] = {}
+    for gi in cand:
+        ks = []
+        for v in gs[gi].vals:
+            c = _center(v, m)
+            k = min(range(len(centers)), key=lambda i: abs(centers[i] - c))
+            if abs(centers[k] - c) > tol or (ks and k <= ks[-1]):
+                return None  # a value between columns, or two in one: no column layout
+            ks.append(k)
+        place[gi] = ks
+    # the columns the places stand for: given by full rows, else the mapping the identities pick
+    readings_by_map = []  # (mapping, readings), in the order of mapping_options
+    for mp in mapping_options:
+        rs = {}
+        for gi in sparse:
+            cells: list = [None] * N
+            for v, k in zip(gs[gi].vals, place[gi]):
+                cells[mp[k]] = v
+            rs[gi] = tuple(cells)
+        readings_by_map.append((mp, rs))
+    if len(readings_by_map) == 1:
+        return spread, readings_by_map[0][1]
+    idents = identities.t3_identities(al.template)
+    scored = []
+    for mp, rs in readings_by_map:
+        vals = {}
+        for gi, rj in al.pairs:
+            if gi in rs:
+                reading = rs[gi]
+            elif len(gs[gi].vals) == N:
+                reading = tuple(gs[gi].vals)
+            else:
+                continue
+            for a, c in zip(APPLICANTS, reading):
+                vals[(codes_[rj], a)] = _num(c) if c is not None else None
+        bad, known = identities.violations(idents, vals)
+        # (the same mapping moves every row: the column sums hold under any of them, and a
+        # mapping that leaves the total column empty leaves the row totals unchecked; the
+        # mapping under which the most identities hold is the table's)
+        scored.append((-(known - bad), bad, rs, mp))
+    scored.sort(key=lambda s: (s[0], s[1]))
+    if scored[0][0] == 0:
+        return None
+    top = [s for s in scored if s[:2] == scored[0][:2]]
+    if len(top) > 1:
+        # the identities hold under several mappings (they cannot tell the organisation columns
+        # apart): the header's printed labels say which column each place is under
+        heads = _header_places(gs, m)
+        if len(heads) < len(centers):
+            return None
+        # each place's values and each label: left edge, centre, right edge. Converters align
+        # cells left, centred or right, the same way for values and labels: the mapping is taken
+        # under the alignment whose edges meet (within a character and a half on average), and
+        # only when the next mapping is clearly farther
+        edges = []
+        for k in range(len(centers)):
+            vs = [v for gi in cand for v, kk in zip(gs[gi].vals, place[gi]) if kk == k]
+            lo = sum(v.pos[m] for v in vs) / len(vs)
+            hi = sum(v.pos[m] + len(v.raw) for v in vs) / len(vs)
+            edges.append((lo, (lo + hi) / 2, hi))
+        best = None
+        for h in range(3):
+            dist = sorted(
+                (sum(abs(edges[k][h] - heads[s[3][k]][h]) for k in range(len(centers))) / len(centers), n)
+                for n, s in enumerate(top)
+            )
+            if dist[0][0] <= 1.5 and (len(dist) == 1 or dist[1][0] - dist[0][0] >= 2) and (best is None or dist[0][0] < best[0]):
+                best = (dist[0][0], top[dist[0][1]][2])
+        if best is None:
+            return None
+        return spread, best[1]
+    return spread, scored[0][2]
+
+
+def _header_places(gs: list[Group], m: int) -> dict[int, tuple[float, float, float]]:
+    """Where the header prints each applicant column's label (column index -> left edge, centre,
+    right edge), from the
+    text lines before the table's first values that carry their positions."""
+    from foi_research.reference.codes import V
+
+    out: dict[int, float] = {}
+    labels = [(i, c.zh) for i, c in enumerate(V("applicants"))]
+    for it in gs[0].header if gs else []:
+        if it.pos is None:
+            continue
+        for i, zh in labels:
+            if i in out:
+                continue
+            for k, e in spaced_find(it.norm, zh):
+                if zh == "其他" and it.norm[e : e + 2] == "组织":
+                    continue  # 法人或其他组织
+                start = it.pos[m] + (k if m == 0 else _display(it.raw[:k]))
+                end = it.pos[m] + (e if m == 0 else _display(it.raw[:e]))
+                out[i] = (start, (start + end) / 2, end)
+                break
+    return out
+
+
 def _template_evidence(region: list[Item], template: str) -> int:
     """Labels in the table that only this template prints (the 2021 template's three rows of
     (六), the 2019 template's (六)其他处理 printed with values)."""
@@ -566,6 +748,8 @@ def _template_evidence(region: list[Item], template: str) -> int:
                 nxt = region[j + 1] if j + 1 < len(region) else None
                 if nxt is None or nxt.is_text:
                     continue
+            if it.key in sp.exact and not _NEW_LABEL.match(compact(it.norm)):
+                continue  # 其他 without an ordinal: the applicant column of a repeated header
             if label_score(sp, compact(it.norm), it.key, "") >= 0.8:
                 n += 1
     return n
@@ -586,10 +770,17 @@ def _settle(t: T3, items: list[Item], gs: list[Group], al: Alignment, end: int) 
     weak: set[str] = set()
     undecided_end: dict[str, str] = {}
     cut: dict[str, Group] = {}
+    placed = _positional(gs, al, codes_)
     for gi, rj in al.pairs:
         code = codes_[rj]
         g = gs[gi]
         strong = al.label[(gi, rj)] >= STRONG
+        if gi in placed and not (g.i1 >= len(items) and len(g.vals) < N):
+            options[code] = [placed[gi]]
+            how[code] = "position"
+            if not strong:
+                weak.add(code)
+            continue
         if g.i1 >= len(items) and len(g.vals) < N and not _has_glue(g):
             cut[code] = g  # the document ends inside this row: it is not complete
             continue
@@ -640,8 +831,9 @@ def _settle(t: T3, items: list[Item], gs: list[Group], al: Alignment, end: int) 
         printed = " | ".join(v.raw for v in g.vals) or "(nothing)"
         if code in chosen:
             reading = chosen[code]
-            if how[code] in ("glued", "sparse", "ends-total") or (how[code] == "ends" and len(options[code]) > 1):
+            if how[code] in ("glued", "sparse", "ends-total", "position") or (how[code] == "ends" and len(options[code]) > 1):
                 why = {
+                    "position": "blank cells printed as spaces; values placed in the columns where they are printed",
                     "ends-total": "blank cells at both ends; columns placed where the row's total is the sum of its parts",
                     "glued": "its values were printed without separators; the cut kept is the only one the table's totals allow",
                     "sparse": "fewer values than columns were printed (blank cells lost in this copy); they were placed where the table's totals allow",
@@ -680,7 +872,7 @@ def _settle(t: T3, items: list[Item], gs: list[Group], al: Alignment, end: int) 
         first_g = min(used)
         last_g = max(used)
         for gi, g in enumerate(gs):
-            if gi in used or len(g.vals) < 3:
+            if gi in used or len(g.vals) < 3 or all(v.value.kind == "blank" for v in g.vals):
                 continue
             if first_g < gi < last_g or (gi > last_g and len(g.vals) >= N):
                 t.problems.append(

@@ -55,6 +55,7 @@ class _Run:
     head: str  # compacted text since the previous run
     line: int
     multi: bool
+    i0: int = 0  # index of the run's first item
 
 
 def _runs(items: list[Item], j0: int) -> tuple[list[_Run], list[str], int]:
@@ -94,12 +95,23 @@ def _runs(items: list[Item], j0: int) -> tuple[list[_Run], list[str], int]:
                 vals.append(items[j])
                 j += 1
         if it.multi and all(v.value.kind == "blank" for v in vals) and (
-            len(vals) < W or (not runs and len(vals) < TOTAL) or (i0 > 0 and items[i0 - 1].row == it.row and items[i0 - 1].is_text)
+            len(vals) < W
+            or (i0 > 0 and items[i0 - 1].row == it.row and items[i0 - 1].is_text)
+            or (not runs and len(vals) < TOTAL and not _after_outcome_header(items, i0))
         ):
             continue  # a row of blank cells inside the header, or empty cells after a heading's text
-        runs.append(_Run(vals, "".join(text), vals[0].line, it.multi))
+        runs.append(_Run(vals, "".join(text), vals[0].line, it.multi, i0))
         text = []
     return runs, order, j
+
+
+def _after_outcome_header(items: list[Item], i0: int) -> bool:
+    """Whether the nearest text before items[i0] is an outcome label (总计 …): the header is
+    over, and a row of blank cells there is a row of values, all blank."""
+    for j in range(i0 - 1, -1, -1):
+        if items[j].is_text:
+            return match_appeal_outcome(items[j].key) is not None
+    return False
 
 
 def _header_word(key: str) -> bool:
@@ -117,6 +129,57 @@ def _proceeding_named(head: str) -> str | None:
     return best
 
 
+def _positional(items: list[Item], j0: int, run: _Run, width: int = TOTAL) -> tuple | None:
+    """The fifteen cells of a run printed with spaces for blank cells (pdftotext -layout, pandoc):
+    each value stands under one of the fifteen outcome labels of the header, found by where they
+    are printed (counted in characters or in display width, whichever lines up). None when the
+    positions are not printed or do not line up."""
+    from foi_research.parse.t3 import _display, spaced_find
+
+    if not run.vals or any(v.pos is None for v in run.vals):
+        return None
+    words = [o.zh for o in _outcome_labels()]
+    heads = [it for it in items[j0 : run.i0] if it.is_text and it.pos is not None]
+    best = None
+    for m in (0, 1):
+        places = []
+        for it in heads:
+            for w in words:
+                for k, e in spaced_find(it.norm, w):
+                    a = it.pos[m] + (k if m == 0 else _display(it.raw[:k]))
+                    b = it.pos[m] + (e if m == 0 else _display(it.raw[:e]))
+                    places.append((a, (a + b) / 2, b))
+        places.sort()
+        if len(places) != width:
+            continue
+        gap = min(q[1] - p[1] for p, q in zip(places, places[1:]))
+        if gap <= 0:
+            continue
+        cells: list = [None] * width
+        last = -1
+        cost = 0.0
+        for v in run.vals:
+            e = (v.pos[m], v.pos[m] + len(v.raw) / 2, v.pos[m] + len(v.raw))
+            d = [min(abs(x - y) for x, y in zip(e, pl)) for pl in places]
+            k = min(range(width), key=d.__getitem__)
+            if k <= last or d[k] > gap / 2:
+                break
+            cells[k] = v
+            last = k
+            cost += d[k]
+        else:
+            if best is None or cost < best[0]:
+                best = (cost, tuple(cells))
+    # the values must stand close to their labels (within a character and a half on average)
+    return best[1] if best and best[0] <= 1.5 * len(run.vals) else None
+
+
+def _outcome_labels():
+    from foi_research.reference.codes import V
+
+    return list(V("appeal_outcomes"))
+
+
 def _blocks(r: _Run) -> int | None:
     """How many five-column blocks a run holds: its cells without blank cells at its ends (empty
     cells outside a Markdown row's pipes, padding) fill whole blocks, or None."""
@@ -124,6 +187,8 @@ def _blocks(r: _Run) -> int | None:
     k = len(vals)
     if k % W == 0:
         return k // W
+    if 0 < k < W and all(v.pos is not None for v in vals):
+        return 1  # one block whose blank cells are spaces (placed by their positions)
     lead = 0
     while lead < k and vals[lead].value.kind == "blank":
         lead += 1
@@ -135,6 +200,15 @@ def _blocks(r: _Run) -> int | None:
         if core <= nb * W <= k:
             return nb
     return None
+
+
+def _outcomes_after_name(head: str) -> int:
+    """How many outcome labels the text prints after the last proceeding it names."""
+    at = max((head.rfind(w) for w in ("复议后起诉", "未经复议", "直接起诉", "行政复议")), default=-1)
+    if at < 0:
+        return -1
+    rest = head[at:]
+    return sum(rest.count(o.zh) for o in _outcome_labels())
 
 
 def _num(c) -> int | float | None:
@@ -207,6 +281,8 @@ def _readings(run: _Run, width: int, allow_sparse: bool) -> list[tuple]:
             return [tuple(_Cut(v, vals[0]) for v in sp) for sp in _split_blocks(s, width // W)]
     if k == 0:
         return []
+    if run.multi and all(v.pos is not None for v in vals):
+        return []  # laid out with spaces: blank cells anywhere are spaces (see _positional)
     if run.multi:
         # a row of cells whose blank cells at an end were dropped (pipe copies)
         pad = [None] * (width - k)
@@ -233,6 +309,15 @@ def read_t4(items: list[Item], start: int = 0) -> T4:
     runs, order, end = _runs(items, j0)
     t.end = end
     if not runs:
+        if end < len(items) and ends_section(items[end]):
+            # the header, then the next section: a table whose every cell is blank (empty rows
+            # are not printed in this copy)
+            for p in PROCEEDINGS:
+                for o in APPEAL_OUTCOMES:
+                    t.cells[(p, o)] = Val(None, "", items[j0].line)
+            t.complete = True
+            t.problems.append(Problem("t4_blank", "info", "table 4 printed without any value: every cell blank", line=items[j0].line))
+            return t
         t.problems.append(Problem("t4_truncated", "warning", "table 4 header printed but its values are cut off", line=items[j0].line))
         return t
     cols = _columns(order)
@@ -240,7 +325,10 @@ def read_t4(items: list[Item], start: int = 0) -> T4:
     plan: list[tuple[_Run, list[str]]] = []
     pieced = False
     blocks = [_blocks(r) for r in runs]
-    if len(runs) == 1:
+    # one run of one block under a heading of its own (the other parts printed empty and dropped):
+    # its heading names it when the outcome labels printed after that heading are one block's
+    one_named = len(runs) == 1 and blocks[0] == 1 and _outcomes_after_name(runs[0].head) == W
+    if len(runs) == 1 and not one_named:
         plan = [(runs[0], list(PROCEEDINGS))]
     elif all(b is not None for b in blocks) and sum(blocks) <= len(PROCEEDINGS):
         # each run holds whole blocks: a run of one block belongs to the proceeding its heading
@@ -273,7 +361,15 @@ def read_t4(items: list[Item], start: int = 0) -> T4:
         width = W * len(procs)
         at_end = bool(r.vals) and r.vals[-1] is items[-1]
         # a run the document ends in, with fewer cells than columns, was cut off
-        rs = [] if at_end and len(r.vals) < width else _readings(r, width, allow_sparse=True)
+        # (values read in order from pieces: only as printed, never spread over blank cells)
+        rs = [] if (at_end or pieced) and len(r.vals) < width else _readings(r, width, allow_sparse=True)
+        if len(r.vals) < width and not at_end and not pieced:
+            # the labels printed above this run (since the run before it)
+            before = [x for x in runs if x.i0 < r.i0]
+            lo = (before[-1].i0 + len(before[-1].vals)) if before else j0
+            by_place = _positional(items, lo, r, width)
+            if by_place is not None:
+                rs = [by_place]  # blank cells printed as spaces: the values stand under their labels
         if len(rs) > 1:
             ok = [x for x in rs if all(_block_ok(x[i * W : (i + 1) * W]) is not False for i in range(len(procs)))]
             full = [x for x in ok if all(_block_ok(x[i * W : (i + 1) * W]) for i in range(len(procs)))]

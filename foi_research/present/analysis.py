@@ -10,7 +10,6 @@ chart the results with `viz` and explain them.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 
 import polars as pl

@@ -115,9 +115,6 @@ def read_html(doc: Document, data: bytes, limits: Limits = DEFAULT) -> None:
     body = root.find("body")
     walk(body if body is not None else root)
     flush()
-    # walk refers to itself through its closure: a reference cycle that would keep `out` and
-    # every row in it alive until the cyclic collector runs. Emptying the cell breaks it.
-    del walk
     sample = "".join(t for _, t, c in out if c is None)[:4000] + "".join(
         c[0] for _, _, cs in out if cs for c in cs[:3]
     )

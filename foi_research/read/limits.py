@@ -11,7 +11,7 @@ Time and memory limits per file (a worker that hangs or grows) live in executor.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 MB = 1 << 20
 

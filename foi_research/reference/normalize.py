@@ -10,8 +10,6 @@ and of leading ordinals (一、 (三) 1.).
 from __future__ import annotations
 
 import functools
-import itertools
-import operator
 import re
 import unicodedata
 
@@ -34,97 +32,29 @@ def _t2s():
 
 
 _CACHE_MAX_LEN = 256  # strings up to this length (labels, cells, lines) are memoised
-# the high byte of a UTF-16 code unit of U+4E00..U+9FFF (surrogates, D8..DF, are not in it)
-_CJK_HIGH_BYTES = bytes(range(0x4E, 0xA0))
-
-
-def _count_cjk(s: str) -> int:
-    """The number of characters of s in U+4E00..U+9FFF, counted in C: the high bytes of its
-    UTF-16 code units that fall in 4E..9F (a character outside the BMP is two surrogates, whose
-    high bytes are D8..DF; a lone surrogate is passed through as one)."""
-    hi = s.encode("utf-16-le", "surrogatepass")[1::2]
-    return len(hi) - len(hi.translate(None, _CJK_HIGH_BYTES))
+_CJK = re.compile("[\u4e00-\u9fff]")
 
 
 def looks_traditional(text: str, sample: int = 4000) -> bool:
     """True when converting to Simplified script changes a noticeable share of the characters."""
     s = text[:sample]
-    cjk = _count_cjk(s)
+    cjk = len(_CJK.findall(s))
     if cjk < 20:
         return False
-    need = max(8, cjk * 0.04)
-    convert = _t2s().convert
-    # OpenCC converts the text on either side of a line break independently (no dictionary
-    # entry holds one: see the line memo below), so the sample is converted in two parts, cut at
-    # a line break; a Traditional text has changed enough already in the first part, when that
-    # part keeps its length (then its positions are those of the whole)
-    k = s.find("\n", 400)
-    if 0 < k < len(s) - 400:
-        head = s[:k]
-        conv = convert(head)
-        if conv != head and len(conv) == k and _changed_at_least(head, conv, need):
-            return True
-        conv += convert(s[k:])
-    else:
-        conv = convert(s)
-    if conv == s:  # a Simplified document: nothing changes (the usual case, decided in C)
-        return False
-    return _changed_at_least(s, conv, need)
-
-
-def _changed_at_least(s: str, conv: str, need: float) -> bool:
-    """sum(1 for a, b in zip(s, conv) if a != b) >= need, counted in C a chunk at a time and
-    stopping once enough have changed (a Traditional text gets there in a few chunks)."""
-    changed = 0
-    ne = operator.ne
-    for i in range(0, min(len(s), len(conv)), 128):
-        changed += sum(map(ne, s[i : i + 128], conv[i : i + 128]))
-        if changed >= need:
-            return True
-    return False
+    conv = _t2s().convert(s)
+    if len(conv) != len(s):
+        return True  # a conversion that changed the text's length changed much of it
+    changed = sum(1 for a, b in zip(s, conv) if a != b)
+    return changed >= max(8, cjk * 0.04)
 
 
 def to_simplified(text: str) -> str:
     return _t2s().convert(text)
 
 
-# Line memo. NFKC leaves a line break alone, OpenCC converts by longest dictionary match and no
-# dictionary entry holds a line break, and the junk patterns of clean_text only cross a line
-# break when they remove it; so a text cleaned as a whole equals its lines cleaned one by one
-# (when the number of lines is kept). Repeated lines (the template's labels and boilerplate) are
-# then done once per process. (looks_traditional converts its sample whole: OpenCC on a few
-# thousand characters is cheaper than looking its lines up in a memo.)
-_MEMO_MAX = 20_000
-_CLEAN_MEMO: dict[bool, dict[str, str]] = {False: {}, True: {}}
-
-
 def clean_lines(lines: list[str], traditional: bool = False) -> list[str]:
-    """[clean_text(x, traditional) for x in lines]: lines not seen before are cleaned together
-    in one pass, the others come from a memo."""
-    memo = _CLEAN_MEMO[bool(traditional)]
-    got = list(map(memo.get, lines))  # (the loops over every line run in C)
-    if None not in got:
-        return got
-    miss = list(dict.fromkeys(itertools.compress(lines, map(operator.is_, got, itertools.repeat(None)))))
-    batch = [x for x in miss if "\n" not in x and "\x00" not in x]
-    new: dict[str, str] = {}
-    if batch:
-        try:
-            parts = _clean_text("\n".join(batch), traditional).split("\n")
-        except Exception:
-            parts = []
-        if len(parts) == len(batch):  # else junk spanning lines was removed: clean one by one
-            new = dict(zip(batch, parts))
-    for x in miss:
-        if x not in new:
-            new[x] = _clean_text(x, traditional)
-    if len(memo) >= _MEMO_MAX:
-        memo.clear()
-    for x, c in new.items():
-        if len(x) <= _CACHE_MAX_LEN:
-            memo[x] = c
-    # a line either missed (it is in new) or was found (it is not: new holds only misses)
-    return list(map(new.get, lines, got))
+    """[clean_text(x, traditional) for x in lines]."""
+    return [clean_text(x, traditional) for x in lines]
 
 
 def clean_text(text: str, traditional: bool = False) -> str:
@@ -134,38 +64,7 @@ def clean_text(text: str, traditional: bool = False) -> str:
     return _clean_text(text, traditional)
 
 
-@functools.lru_cache(maxsize=1)
-def _nfkc_chars():
-    """Every BMP character that NFKC changes, with what it becomes, and a pattern finding them."""
-    table = {}
-    for o in range(0x80, 0x10000):
-        if 0xD800 <= o <= 0xDFFF:
-            continue
-        c = chr(o)
-        k = unicodedata.normalize("NFKC", c)
-        if k != c:
-            table[c] = k
-    # replacing one character after another equals replacing them all at once only when no
-    # replacement holds a replaced character (true: NFKC output never holds one)
-    if any(ch in table for k in table.values() for ch in k):  # pragma: no cover - defensive
-        raise RuntimeError("NFKC table: a replacement holds a replaced character")
-    return table, re.compile("[" + "".join(re.escape(c) for c in table) + "]")
-
-
 def nfkc(text: str) -> str:
-    """unicodedata.normalize("NFKC", text), faster on Chinese text: each character that NFKC
-    changes is replaced by its own NFKC form (full-width punctuation and digits mostly). That
-    keeps the compatibility decomposition of the text, so when the result is already normalised
-    it is the NFKC form of the text; otherwise the text is normalised as a whole."""
-    if unicodedata.is_normalized("NFKC", text):
-        return text
-    table, rx = _nfkc_chars()
-    # (each replacement is itself normalised: it holds none of the characters replaced)
-    t = text
-    for c in set(rx.findall(text)):
-        t = t.replace(c, table[c])
-    if unicodedata.is_normalized("NFKC", t):
-        return t
     return unicodedata.normalize("NFKC", text)
 
 
@@ -209,26 +108,12 @@ _QUOTES = str.maketrans({"“": "", "”": "", '"': "", "‘": "", "’": "", "'
 
 def compact(s: str) -> str:
     """Remove all whitespace (spaced characters such as 自 然 人 become 自然人)."""
-    if " " not in s and s.isprintable():
-        # every character _WS removes is a space or not printable (str.isprintable() is False
-        # for the other whitespace, \u200b and \ufeff): nothing to remove
-        return s
     if len(s) <= _CACHE_MAX_LEN:
         return _compact_cached(s)
-    # a whole report's text is compacted by several readers: the last few are kept
-    for k, v in _LONG:
-        if k is s or k == s:
-            return v
-    v = _WS_SUB("", s)
-    _LONG.insert(0, (s, v))
-    del _LONG[4:]
-    return v
+    return _WS.sub("", s)
 
 
-_LONG: list[tuple[str, str]] = []
-
-_WS_SUB = _WS.sub
-_compact_cached = functools.lru_cache(maxsize=16384)(lambda s: _WS_SUB("", s))
+_compact_cached = functools.lru_cache(maxsize=16384)(lambda s: _WS.sub("", s))
 
 
 # Markdown marks around a label ('### 一、本年新收…', '**总计**', '> …')

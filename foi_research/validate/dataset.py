@@ -11,7 +11,6 @@ failed report with a quality row instead of stopping the run.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import hashlib
 import json
 import threading
@@ -78,11 +77,6 @@ class DatasetWriter:
         self.status_counts: dict[str, int] = {}
         self._imports = threading.Thread(target=_import_heavy, name="foi-research-imports", daemon=True)
         self._imports.start()
-        # The rows held between flushes are acyclic lists and dicts; the cyclic garbage collector
-        # would traverse them over and over as they pile up (about 3% of a parse's CPU). It is
-        # paused while the writer is open and runs after every flush and at the end.
-        self._gc_was_enabled = gc.isenabled()
-        gc.disable()
 
     # -- intake
     def add(self, parsed: Parsed) -> None:
@@ -127,14 +121,7 @@ class DatasetWriter:
         batch, self.pending = self.pending, []
         self.pending_rows = 0
         self._imports.join()
-        try:
-            self._write(batch)
-        finally:
-            # free the batch first: else the collection below walks its ~100,000 live lists and
-            # dicts (60-90 ms per flush) only to promote them to the old generation
-            del batch
-            if self._gc_was_enabled:
-                gc.collect(1)  # what became garbage since the last flush (young generations)
+        self._write(batch)
 
     def _write(self, batch: list[Parsed]) -> None:
         import pyarrow.parquet as pq
@@ -229,12 +216,6 @@ class DatasetWriter:
         except BaseException:
             self.abort()
             raise
-        finally:
-            self._resume_gc()
-
-    def _resume_gc(self) -> None:
-        if self._gc_was_enabled and not gc.isenabled():
-            gc.enable()
 
     def abort(self) -> None:
         for w in self.writers.values():
@@ -244,7 +225,6 @@ class DatasetWriter:
                 pass
         if self._staging is not None:
             self._staging.abort()
-        self._resume_gc()
         self._imports.join()  # (an import cut off at interpreter exit can crash the exit)
 
     def __enter__(self):
