@@ -3,6 +3,7 @@ labelled item or ends the table's section, and labels printed over several cells
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 
 from foi_research.model import Val
@@ -12,6 +13,8 @@ from foi_research.reference.normalize import compact
 _TOP_HEADING = re.compile(r"^[一二三四五六七八九十]{1,3}[、.]")
 _SECTION_END = re.compile(r"^[五六七]、")
 _ORD = re.compile(r"^(?:[一二三四五六七八九十]{1,3}[、.,:]|\([一二三四五六七八九十\d]{1,3}\)|\d{1,2}[、.,)](?!\d)|第[一二三四五六七八九十]+)")
+# a page number printed inside a table by a PDF's text layer ('- 7 -', '-7-', '第7页', '7/12')
+PAGE_NUMBER = re.compile(r"^(?:[-—–]\s*\d{1,4}\s*[-—–]|第\s*\d{1,4}\s*页(?:\s*共\s*\d{1,4}\s*页)?|\d{1,4}\s*/\s*\d{1,4}|Page\s*\d{1,4})$", re.I)
 UNIT_LABELS = frozenset({"件", "条", "次", "个", "人", "人次", "万元", "元", "项", "篇", "期", "份", "单位", "家", "宗"})
 
 
@@ -66,3 +69,17 @@ def flags(norm: str) -> tuple[bool, bool, bool]:
 
 def ends_section(it: Item) -> bool:
     return flags(it.norm)[0]
+
+
+def placements(vals: list, width: int, limit: int = 5000) -> list[tuple]:
+    """The ways to lay printed values, in their order, over `width` columns whose other cells are
+    blank (None): a row that lost its blank cells, read every way it can be (at most `limit`)."""
+    out = []
+    for pos in itertools.combinations(range(width), len(vals)):
+        cells: list = [None] * width
+        for p, v in zip(pos, vals):
+            cells[p] = v
+        out.append(tuple(cells))
+        if len(out) >= limit:
+            break
+    return out

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from foi_research.model import Problem, Val
-from foi_research.parse.cells import UNIT_LABELS, cell_value, flags, skip_continuations
+from foi_research.parse.cells import PAGE_NUMBER, UNIT_LABELS, cell_value, flags, skip_continuations
 from foi_research.parse.layout import Item, collect
 from foi_research.reference import codes
 from foi_research.reference.codes import legacy_family, match_legacy_label
@@ -87,7 +87,7 @@ def read_legacy(items: list[Item], min_rows: int = 2) -> Legacy:
     # a table that ends the document inside a section whose rows are incomplete was cut off
     if lg.values and not any(p.check == "legacy_truncated" for p in lg.problems):
         last_line = max(v.line for v in lg.values.values())
-        tail_text = [x for x in items if x.line > last_line and x.is_text and x.label]
+        tail_text = [x for x in items if x.line > last_line and x.is_text and x.label and not PAGE_NUMBER.match(x.norm.strip())]
         fam = legacy_family(max(lg.values, key=lambda c: lg.values[c].line))
         kids = [c for c, par in codes.legacy_parents().items() if par == fam]
         if not tail_text and kids and not all(k in lg.values for k in kids):

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from rapidfuzz.distance import LCSseq
 
 from foi_research.model import Problem, Val
-from foi_research.parse.cells import cell_value, ends_section
+from foi_research.parse.cells import cell_value, ends_section, placements
 from foi_research.parse.layout import SENTENCE_KEY, Item, windows
 from foi_research.reference import codes, identities
 from foi_research.reference.codes import APPLICANTS, match_request_row
@@ -371,13 +371,7 @@ def readings(g: Group, allow_sparse: bool) -> tuple[list[Reading], str]:
         if k == 0 and allow_sparse:
             return [tuple([None] * N)], "sparse"
         return [], "sparse"
-    out = []
-    for pos in itertools.combinations(range(N), k):
-        cells: list = [None] * N
-        for p, v in zip(pos, vals):
-            cells[p] = v
-        out.append(tuple(cells))
-    return out, "sparse"
+    return placements(vals, N), "sparse"
 
 
 def _free_splits(s: str, parts: int, limit: int = 200) -> list[list[int]]:
@@ -775,7 +769,8 @@ def _settle(t: T3, items: list[Item], gs: list[Group], al: Alignment, end: int) 
         code = codes_[rj]
         g = gs[gi]
         strong = al.label[(gi, rj)] >= STRONG
-        if gi in placed and not (g.i1 >= len(items) and len(g.vals) < N):
+        # (at the document's end a row printed by positions is whole when its total is printed)
+        if gi in placed and not (g.i1 >= len(items) and placed[gi][-1] is None):
             options[code] = [placed[gi]]
             how[code] = "position"
             if not strong:

@@ -13,12 +13,11 @@ another order.
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 
 from foi_research.model import Problem, Val
 from foi_research.parse.layout import Item, windows
-from foi_research.parse.cells import cell_value, ends_section
+from foi_research.parse.cells import cell_value, ends_section, placements
 from foi_research.parse.t3 import is_t4_start
 from foi_research.reference import identities
 from foi_research.reference.codes import APPEAL_OUTCOMES, PROCEEDINGS, match_appeal_outcome, match_proceeding
@@ -140,7 +139,7 @@ def _positional(items: list[Item], j0: int, run: _Run, width: int = TOTAL) -> tu
         return None
     words = [o.zh for o in _outcome_labels()]
     heads = [it for it in items[j0 : run.i0] if it.is_text and it.pos is not None]
-    best = None
+    found = []  # (average distance, cells) of every way of counting and aligning that works
     for m in (0, 1):
         places = []
         for it in heads:
@@ -152,26 +151,29 @@ def _positional(items: list[Item], j0: int, run: _Run, width: int = TOTAL) -> tu
         places.sort()
         if len(places) != width:
             continue
-        gap = min(q[1] - p[1] for p, q in zip(places, places[1:]))
+        gap = min(q[1] - p[1] for p, q in zip(places, places[1:])) if width > 1 else 99
         if gap <= 0:
             continue
-        cells: list = [None] * width
-        last = -1
-        cost = 0.0
-        for v in run.vals:
-            e = (v.pos[m], v.pos[m] + len(v.raw) / 2, v.pos[m] + len(v.raw))
-            d = [min(abs(x - y) for x, y in zip(e, pl)) for pl in places]
-            k = min(range(width), key=d.__getitem__)
-            if k <= last or d[k] > gap / 2:
-                break
-            cells[k] = v
-            last = k
-            cost += d[k]
-        else:
-            if best is None or cost < best[0]:
-                best = (cost, tuple(cells))
-    # the values must stand close to their labels (within a character and a half on average)
-    return best[1] if best and best[0] <= 1.5 * len(run.vals) else None
+        for h in range(3):  # values and labels aligned left, centred or right (one way for all)
+            cells: list = [None] * width
+            last = -1
+            cost = 0.0
+            for v in run.vals:
+                e = (v.pos[m], v.pos[m] + len(v.raw) / 2, v.pos[m] + len(v.raw))[h]
+                d = [abs(e - pl[h]) for pl in places]
+                k = min(range(width), key=d.__getitem__)
+                if k <= last or d[k] > gap / 2:
+                    break
+                cells[k] = v
+                last = k
+                cost += d[k]
+            else:
+                if cost <= 1.5 * len(run.vals):  # within a character and a half on average
+                    found.append((cost, tuple(cells)))
+    # every way that works must agree
+    if not found or len({tuple(id(c) if c is not None else None for c in f[1]) for f in found}) != 1:
+        return None
+    return found[0][1]
 
 
 def _outcome_labels():
@@ -288,15 +290,7 @@ def _readings(run: _Run, width: int, allow_sparse: bool) -> list[tuple]:
         pad = [None] * (width - k)
         return [tuple(list(vals) + pad), tuple(pad + list(vals))]
     if allow_sparse:
-        out = []
-        for pos in itertools.combinations(range(width), k):
-            cells: list = [None] * width
-            for p, v in zip(pos, vals):
-                cells[p] = v
-            out.append(tuple(cells))
-            if len(out) > 5000:
-                break
-        return out
+        return placements(vals, width)
     return []
 
 
