@@ -30,8 +30,10 @@ the work itself, from the first file to the last write; 'wall' columns include i
 start-up. The table is printed as markdown; --readme also puts
 it, with the machine it ran on, into the Performance section of README.md (between the
 <!-- bench:begin --> and <!-- bench:end --> markers). Targets (2-core machine): parse >= 1,000
-reports/s, parse within 5x the floor, 100k reports end to end (build) in under 5 minutes and
-under 2 GB peak RSS.
+reports/s, 100k reports end to end (build) in under 5 minutes and under 2 GB peak RSS. (The old
+target of parsing within 5x of the read floor is retired: the floor of generated text is not
+where researchers wait; benchmarks/formats.py measures real formats against their own floors.
+The ratio is still printed.)
 """
 from __future__ import annotations
 
@@ -52,7 +54,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORK = HERE / "work"
 GEN_VERSION = 3  # bump when the generator's output changes, to regenerate cached corpora
-TARGETS = {"parse_rps": 1000, "floor_ratio": 5.0, "e2e_seconds": 300, "rss_gb": 2.0}
+TARGETS = {"parse_rps": 1000, "e2e_seconds": 300, "rss_gb": 2.0}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -363,8 +365,8 @@ def verdict(rows: list[dict]) -> list[str]:
         tag = f"{r['reports']:,} reports ({r['per_file']}/file)"
         pr = r["reports"] / r["parse_s"]
         ratio = r["parse_s"] / r["floor_s"]
-        out.append(f"{tag}: parse {pr:,.0f} reports/s {'meets' if pr >= TARGETS['parse_rps'] else 'MISSES'} the {TARGETS['parse_rps']:,}/s target; "
-                   f"{ratio:.0f}x the floor {'meets' if ratio <= TARGETS['floor_ratio'] else 'MISSES'} the 5x target")
+        out.append(f"{tag}: parse {pr:,.0f} reports/s {'meets' if pr >= TARGETS['parse_rps'] else 'MISSES'} the {TARGETS['parse_rps']:,}/s target "
+                   f"({ratio:.0f}x the read floor)")
         if r["reports"] >= 100_000 and "build_wall" in r:
             ok_t = r["build_wall"] <= TARGETS["e2e_seconds"]
             ok_m = r["build_rss"] <= TARGETS["rss_gb"] * 2**30

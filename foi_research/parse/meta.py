@@ -36,6 +36,11 @@ _COMPILED_BY = re.compile(
 _THIS_REPORT_BY = re.compile(
     r"本(?:年度)?报告(?:是)?(?:由)?(?P<agency>" + _PLACE_START + r"[\u4e00-\u9fff]{0,24}?" + _AGENCY_SUFFIX + r")(?=根据|依据|按照|编制|对|就)"
 )
+# '如需咨询,请与柞水县凤凰镇人民政府党政办公室联系': the office answering for the report
+_CONTACT = re.compile(
+    r"(?:请|可)(?:与|向|致电|联系)(?P<agency>" + _PLACE_START + r"[\u4e00-\u9fff]{0,24}?" + _AGENCY_SUFFIX + r")(?:联系|咨询|查询|反映)"
+)
+_DEPT_OFFICE = re.compile(r"^(?P<dept>.+?(?:局|委员会|委|厅|中心))(?:综合)?办公室$")
 _INTERNAL_OFFICE = re.compile(r"^(?P<gov>.+?人民政府)(?:党政综合办公室|党政办公室|综合办公室|办公室|办公厅|党政办)$")
 _PERIOD = re.compile(r"(?:统计期限|统计时限|统计时间|统计数据|数据统计)[^。]{0,12}?((?:19|20)\d{2})\s*年\s*1\s*月\s*1\s*日")
 _PERIOD2 = re.compile(r"自((?:19|20)\d{2})年1月1日(?:起)?至")
@@ -123,7 +128,7 @@ def _find_title(rows: list[Row], limit: int = 30) -> tuple[int | None, str | Non
                     p = compact(rows[k].norm)
                     if not p:
                         continue
-                    if len(p) <= 40 and not _NOT_AGENCY_LINE.search(p) and not DATE_LINE.search(p) and _clean_agency(p):
+                    if len(p) <= 40 and not _NOT_AGENCY_LINE.search(p) and not DATE_LINE.search(p) and _ENDS_AGENCY_SUFFIX.search(p) and _clean_agency(p):
                         cand = (k, p + s)
                         agency = parse_title(p + s)[0]
                     break
@@ -288,6 +293,15 @@ def _agency_from_body(body: str, rows: list[Row]) -> tuple[str | None, str | Non
             # reports for the government
             io = _INTERNAL_OFFICE.match(a)
             return (io.group("gov") if io else a), "compiled_by"
+    mt = _CONTACT.search(chead)
+    if mt:
+        # the office named as the contact for the report answers for its government or
+        # department (its own office, '…人民政府党政办公室', '…局办公室'); a contact that is not
+        # named by its place is no evidence
+        a = _clean_agency(mt.group("agency"))
+        if a and _starts_with_place(a):
+            io = _INTERNAL_OFFICE.match(a) or _DEPT_OFFICE.match(a)
+            return (io.group(1) if io else a), "contact"
     return None, None
 
 

@@ -36,7 +36,9 @@ BARE_DATE = re.compile(r"(?:^|\s)(20\d{2}|19\d{2})[-/.](\d{1,2})[-/.](\d{1,2})(?
 _TITLE_WORD = re.compile(r"(?:报告|年报)$")
 # the labels a scraped page puts before a document's title ('标题:…')
 _META_WORDS = ("标题", "题名", "名称", "文件名称", "文章标题", "主题", "title")
-META_PREFIX = re.compile(r"^(?:" + "|".join(_META_WORDS) + r")\s*[::]\s*", re.I)
+# (the Chinese labels also without a colon: a metadata table prints '标   题 县政府办2022年度…'; no
+# agency or title starts with these words)
+META_PREFIX = re.compile(r"^(?:(?:" + "|".join(_META_WORDS) + r")\s*[::]|(?:" + "|".join(w for w in _META_WORDS if "题" in w or w == "文件名称") + r")(?=\s|[\u4e00-\u9fff]))\s*", re.I)
 # the characters META_PREFIX can start with (either case: re.I)
 _META_FIRST = frozenset(c for w in _META_WORDS for c in (w[0].lower(), w[0].upper()))
 

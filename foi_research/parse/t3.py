@@ -444,16 +444,22 @@ class Alignment:
         return sum(self.label.values()) + POSITION * len(self.pairs)
 
 
+@functools.lru_cache(maxsize=1 << 15)
+def _similarities(template: str, before: str, last_label: str, after: str, last_text: str) -> tuple[float, ...]:
+    """label_score of the text around a group for each row of the template. Cached: the labels
+    of the official templates are printed the same way in most reports, and this is the
+    parser's largest single cost (about a quarter of reading a report)."""
+    specs = template_rows(template)
+    near = tuple(label_score(sp, last_text, last_label, after, last_text) for sp in specs)
+    if max(near, default=0) >= STRONG:
+        return near  # the nearest label names a row: earlier text is another row's
+    return tuple(label_score(sp, before, last_label, after, last_text) for sp in specs)
+
+
 def align(gs: list[Group], template: str) -> Alignment:
     specs = template_rows(template)
     G, R = len(gs), len(specs)
-    sim = []
-    for g in gs:
-        near = [label_score(sp, g.last_text, g.last_label, g.after, g.last_text) for sp in specs]
-        if max(near, default=0) >= STRONG:
-            sim.append(near)  # the nearest label names a row: earlier text is another row's
-        else:
-            sim.append([label_score(sp, g.before, g.last_label, g.after, g.last_text) for sp in specs])
+    sim = [_similarities(template, g.before, g.last_label, g.after, g.last_text) for g in gs]
     shape = [len(g.vals) for g in gs]
     NEG = float("-inf")
     f = [[NEG] * (R + 1) for _ in range(G + 1)]
@@ -1035,8 +1041,9 @@ def _solve(open_: dict[str, list[Reading]], fixed: dict[str, Reading], template:
             if n == best[0]:
                 for r in rows:
                     seen[r].add(pick[r])
-                # nothing left to decide: every row already has two readings as good
-                done[0] = n == 0 and all(len(s) >= 2 for s in seen.values())
+                # nothing left to decide: every row already has two readings as good, or all
+                # of its readings
+                done[0] = n == 0 and all(len(seen[r]) >= min(2, len(vecs[r])) for r in rows)
             return
         r = rows[i]
         for k, vec in enumerate(vecs[r]):
