@@ -85,6 +85,32 @@ def test_complete_real_report_read_whole_from_each_copy(name, truth):
     assert not wrong and not missing, (wrong, missing)
 
 
+def test_scraped_page_pipe_copy_with_a_blank_first_cell(tmp_path):
+    """A page's tables copied as text with ' | ' between cells and its empty trailing cells
+    ('… | 4 | ||'), made from the Markdown copy of the Shanghai report, with one change: table 4
+    opens with a blank cell (复议 结果维持 blank, total 2), so its line starts ' |  |  | 2'. The
+    first pipe is not an opening pipe, and the blank cells after the last column are dropped:
+    every cell of tables 3 and 4 in its column."""
+    out = []
+    for line in (DERIVED / "shanghai-govoffice-2019-gfm.md").read_text(encoding="utf-8").splitlines():
+        if re.fullmatch(r"\|[-:| ]+\|", line.strip()):
+            continue
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip()[1:-1].split("|")]
+            if cells[0] == "5" and cells[4] == "7":  # table 4's row
+                cells[0], cells[4] = "", "2"
+            line = " | ".join(cells) + " | ||"
+        out.append(line)
+    assert any(x.startswith(" |  |  | 2 | 2 | 8 ") for x in out)
+    parsed = _parse_text(tmp_path, "\n".join(out) + "\n")
+    truth = json.loads(json.dumps(SHANGHAI))
+    truth["t4"]["reconsideration"].update(upheld=None, total=2)
+    wrong, missing = _compare(parsed, truth)
+    assert not wrong and not missing, (wrong, missing)
+    # the prose still says 7 reconsiderations: the changed table is flagged against it
+    assert any(q["check"] == "narrative_vs_table" and q["indicator"] == "reconsideration" for q in parsed.quality)
+
+
 def test_columns_from_printed_positions():
     """pandoc's plain tables print blank cells as spaces: each value is read in the column it is
     printed under (display width counted, CJK two), the columns named by the header's labels;

@@ -28,6 +28,7 @@ _RULE_CHARS = frozenset("|｜-─━═┼├┤┌┐└┘┬┴╪╋")
 # a label followed by a row of digits printed without separators ('1.属于国家秘密0000000')
 _GLUED_TAIL = re.compile(r"^(?P<label>.*[^\d\s.,+\-%])\s*(?P<digits>\d{7,})$")
 _SENTENCE = re.compile(r"[。;；!?！？]|[,，].*[,，]")
+_STOP = re.compile(r"[。;；!?！？]")
 _PIPES = re.compile(r"[|｜]")
 _NUM_START = re.compile(r"[+\-]?\d")
 _COMMA = re.compile(r"[,，]")
@@ -74,11 +75,13 @@ def _split_text(raw: str, norm: str) -> tuple[tuple[str, str], ...] | None:
     elif "|" in norm:
         rs = _PIPES.split(raw)
         ns = norm.split("|")
-        # the pipes that open and close a row ('| a | b |', Markdown) are not cells of their own
-        if len(rs) == len(ns):
-            if len(ns) > 2 and not ns[0].strip() and norm.lstrip().startswith("|"):
-                rs, ns = rs[1:], ns[1:]
-            if len(ns) > 2 and not ns[-1].strip() and norm.rstrip().endswith("|"):
+        # the pipes that open and close a row ('| a | b |', Markdown) are not cells of their own;
+        # a line that starts with blanks before its first pipe (' | 5 | 1') starts with a blank
+        # cell, and a line that does not open with a pipe ends with a blank cell when it ends
+        # with one ('规章 | 0 | 0 | 0 |', or a copy cut after a blank cell: '… | 0 | ')
+        if len(rs) == len(ns) and len(ns) > 2 and not ns[0] and norm.startswith("|"):
+            rs, ns = rs[1:], ns[1:]
+            if len(ns) > 2 and not ns[-1].strip():
                 rs, ns = rs[:-1], ns[:-1]
     elif _starts_number(norm) and _ONLY_NUMS.match(norm):
         # a row of values only, as PDF text prints it: '0 0 0 0 0 0 0'
@@ -94,7 +97,10 @@ def _split_text(raw: str, norm: str) -> tuple[tuple[str, str], ...] | None:
         if m:
             # the label without its explanatory notes ('(区分处理的,只计这一情形,不计其他情形)')
             core = _NOTES.sub("", m.group("label"))
-            if len(compact(core)) <= 40 and not _SENTENCE.search(core):
+            # (a label followed by a row of values may keep the commas of a note whose opening
+            # parenthesis a copy lost: '部分公开区分处理的，只计这一情形，不计其他情形)  0  0  0 …')
+            sentence = _SENTENCE if len(m.group("nums").split()) < 3 else _STOP
+            if len(compact(core)) <= 40 and not sentence.search(core):
                 nums = m.group("nums").split()
                 # glue units printed apart from their number ('19.7 万')
                 merged: list[str] = []

@@ -790,7 +790,11 @@ def _settle(t: T3, items: list[Item], gs: list[Group], al: Alignment, end: int) 
             # the document ends inside this row: leading empty cells may be padding of the label
             # and the row may have lost its last cells; a reading must prove itself (its total is
             # the sum of its parts)
-            rs = [r for r in rs if _row_ok(r)]
+            first = tuple(g.vals[:N])
+            if kind == "ends" and g.vals[0].value.kind != "blank" and first in rs and all(v.value.kind == "blank" for v in g.vals[N:]):
+                rs = [first]  # its first cell is a value and all its columns are printed: only blank cells follow
+            else:
+                rs = [r for r in rs if _row_ok(r)]
             if not rs:
                 undecided_end[code] = "the document ends in this row, which may be cut off"
         if kind == "ends" and len(rs) > 1:

@@ -351,12 +351,14 @@ def read_t4(items: list[Item], start: int = 0) -> T4:
         pieced = True
     # Readings and the choice among them
     options: list[tuple[list[str], list[tuple]]] = []
+    unconfirmed: set[int] = set()
     for r, procs in plan:
         width = W * len(procs)
         at_end = bool(r.vals) and r.vals[-1] is items[-1]
         # a run the document ends in, with fewer cells than columns, was cut off
         # (values read in order from pieces: only as printed, never spread over blank cells)
         rs = [] if (at_end or pieced) and len(r.vals) < width else _readings(r, width, allow_sparse=True)
+        placed_as_printed = False
         if len(r.vals) < width and not at_end and not pieced:
             # the labels printed above this run (since the run before it)
             before = [x for x in runs if x.i0 < r.i0]
@@ -364,6 +366,7 @@ def read_t4(items: list[Item], start: int = 0) -> T4:
             by_place = _positional(items, lo, r, width)
             if by_place is not None:
                 rs = [by_place]  # blank cells printed as spaces: the values stand under their labels
+                placed_as_printed = True
         if len(rs) > 1:
             ok = [x for x in rs if all(_block_ok(x[i * W : (i + 1) * W]) is not False for i in range(len(procs)))]
             full = [x for x in ok if all(_block_ok(x[i * W : (i + 1) * W]) for i in range(len(procs)))]
@@ -372,6 +375,19 @@ def read_t4(items: list[Item], start: int = 0) -> T4:
                 rs = [_merge(rs)]
         if pieced:
             rs = [x for x in rs if all(_block_ok(x[i * W : (i + 1) * W]) for i in range(len(procs)))]
+        elif (
+            len(r.vals) != width
+            and len(rs) == 1
+            and not placed_as_printed
+            and list(rs[0]) != list(r.vals[:width])
+            and any(_block_ok(rs[0][i * W : (i + 1) * W]) is False for i in range(len(procs)))
+        ):
+            # cells were placed, or cells before the last columns dropped, to read the run, and
+            # a total then does not add up: the placement is not confirmed (a source whose
+            # totals do not add up is kept as printed when only blank cells after its last
+            # column were dropped: separators and merged-cell artefacts of scraped pages)
+            rs = []
+            unconfirmed.add(id(r))
         options.append((procs, rs))
     placed = False
     for (r, _), (procs, rs) in zip(plan, options):
@@ -380,6 +396,8 @@ def read_t4(items: list[Item], start: int = 0) -> T4:
             why = "cannot be placed in the columns" if not rs else f"can be read {len(rs)} ways and the totals do not single one out"
             if pieced and not rs:
                 why = "printed in pieces whose totals do not add up when read in order (out of order in this copy?)"
+            elif id(r) in unconfirmed:
+                why = "and placed in the columns a total does not add up (a blank cell lost or added in this copy?)"
             if r.vals and len(r.vals) < W * len(procs) and r.vals[-1] is items[-1]:
                 t.problems.append(Problem("t4_truncated", "warning", f"only {len(r.vals)} of the {W * len(procs)} table-4 values are visible; cells left null", line=r.line))
             else:
@@ -388,7 +406,10 @@ def read_t4(items: list[Item], start: int = 0) -> T4:
                 )
             continue
         reading = rs[0]
-        if len(r.vals) != W * len(procs):
+        if len(r.vals) > W * len(procs) and list(reading) == list(r.vals[: W * len(procs)]):
+            how = "read from the first cells (blank cells after the last column dropped)"
+            t.problems.append(Problem("t4_alignment", "info", f"table 4 values of {', '.join(procs)} {how} (printed: {printed})", {"proceeding": procs[0]}, r.line))
+        elif len(r.vals) != W * len(procs):
             t.problems.append(Problem("t4_alignment", "info", f"table 4 values of {', '.join(procs)} placed by the totals (printed: {printed})", {"proceeding": procs[0]}, r.line))
         for i, p in enumerate(procs):
             for o, cell in zip(cols[p], reading[i * W : (i + 1) * W]):
