@@ -277,8 +277,6 @@ def _warm_libraries(src: Path, workers: int) -> None:
 
 def run(sizes: list[int], per_files: list[int], workers: int, do_build: bool, do_notebooks: bool) -> list[dict]:
     rows = []
-    have_build = (ROOT / "foi_research" / "build.py").exists()
-    have_studies = (ROOT / "foi_research" / "studies.py").exists()
     warm = False
     for n in sizes:
         for k in per_files:
@@ -309,14 +307,14 @@ def run(sizes: list[int], per_files: list[int], workers: int, do_build: bool, do
             )
             print(f"    parse  {row['parse_s']:.1f}s  {n_reports / row['parse_s']:.0f} reports/s  peak {parse['peak_rss'] / 2**20:.0f} MB", flush=True)
             shutil.rmtree(out, ignore_errors=True)
-            if do_build and have_build and k == per_files[-1]:
+            if do_build and k == per_files[-1]:
                 bout = WORK / "out" / f"build-{n}-x{k}"
                 b = measure([*_cli(), "build", str(src), "--out", str(bout), "--workers", str(workers), "-q"])
                 row.update(build_wall=b["wall"], build_rss=b["peak_rss"], build_cpu=b["cpu"], build_ok=b["returncode"] == 0)
                 if b["returncode"] != 0:
                     row["build_error"] = b["stderr"][-500:]
                 print(f"    build  {b['wall']:.1f}s  peak {b['peak_rss'] / 2**20:.0f} MB  {'ok' if b['returncode'] == 0 else 'FAILED'}", flush=True)
-                if do_notebooks and have_studies and b["returncode"] == 0:
+                if do_notebooks and b["returncode"] == 0:
                     params = _study_params(bout, WORK / "out" / f"params-{n}")
                     n_st = len(list(params.glob("*.yaml")))
                     sout = WORK / "out" / f"studies-{n}"
