@@ -111,6 +111,24 @@ def test_scraped_page_pipe_copy_with_a_blank_first_cell(tmp_path):
     assert any(q["check"] == "narrative_vs_table" and q["indicator"] == "reconsideration" for q in parsed.quality)
 
 
+def test_rows_printed_apart_from_their_labels():
+    """pdftotext's default mode prints the Huai'an table in reading order: '二、上年结转… 34 0 0 0 0
+    0 34 1288 21 0 0 50 3 1362 447 7 0 0 0 0 454 1.属于国家秘密 …', with （一）予以公开 and （二）部分公开
+    printed further down. Each seven of the run end with their sum: three rows, the two after
+    the labelled one placed by their position (info). Table 3 is read whole; table 4, printed
+    out of order, is left null with a warning, never misread."""
+    parsed = parse_file(DERIVED / "huaian-gov-2024-pdftotext.txt")
+    truth = json.loads(json.dumps(HUAIAN))
+    t4_truth = truth.pop("t4")
+    wrong, missing = _compare(parsed, {**truth, "t4": {}})
+    assert not wrong and not missing, (wrong, missing)
+    placed = [q for q in _quality(parsed, "t3_alignment") if "printed elsewhere" in q["message"]]
+    assert {q["row_code"] for q in placed} >= {"granted", "partially_granted"}
+    _, t4 = _cells(parsed)
+    assert all(t4.get((p, o)) is None for p, cells in t4_truth.items() for o in cells)
+    assert _quality(parsed, "t4_row_unreadable")
+
+
 def test_columns_from_printed_positions():
     """pandoc's plain tables print blank cells as spaces: each value is read in the column it is
     printed under (display width counted, CJK two), the columns named by the header's labels;

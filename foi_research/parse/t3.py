@@ -253,6 +253,28 @@ def groups_in(items: list[Item], s: int) -> tuple[list[Group], int]:
                 j += 1
         if j >= n and not it.multi and len(vals) > N and _ORDINAL_ONLY.fullmatch(vals[-1].raw.strip()):
             vals.pop()  # the document ends with the ordinal of the next label, cut off ('2' of '2.其他…')
+        # several whole rows printed one after another with their labels elsewhere (PDF text in
+        # reading order: '二、上年结转… 34 0 0 0 0 0 34 1288 21 0 0 50 3 1362 447 …' with (一)予以公开
+        # printed further down): a run of m x 7 values in which every seven end with their sum
+        # is m rows, the rows after the first placed by their position
+        m = len(vals) // N
+        if m >= 2 and len(vals) == m * N and all(_row_ok(tuple(vals[k * N : (k + 1) * N])) for k in range(m)):
+            for k in range(m - 1):
+                part = vals[k * N : (k + 1) * N]
+                g = Group(part, i0 + k * N, i0 + (k + 1) * N, line=part[0].line)
+                if k == 0:
+                    g.before = "".join(compact(x.norm) for x in labels)
+                    g.last_label = labels[-1].key if labels else ""
+                    g.last_text = compact(labels[-1].norm) if labels else ""
+                    g.label_raw = " ".join(x.raw.strip() for x in labels[-3:])
+                    if not out:
+                        g.header = list(labels)
+                    if out:
+                        out[-1].after = _continuation(labels)
+                    labels = []
+                out.append(g)
+            vals = vals[(m - 1) * N :]
+            i0 = j - N
         g = Group(vals, i0, j, line=vals[0].line)
         g.before = "".join(compact(x.norm) for x in labels)
         g.last_label = labels[-1].key if labels else ""
@@ -847,7 +869,7 @@ def _settle(t: T3, items: list[Item], gs: list[Group], al: Alignment, end: int) 
                 t.problems.append(Problem("t3_alignment", "info", f"table 3 row '{_label_text(g)}': {why} (printed: {printed})", {"row_code": code}, g.line))
             if code in weak:
                 t.problems.append(
-                    Problem("t3_alignment", "info", f"table 3 row {code} recognised by its place in the table (label printed as '{_label_text(g)}')", {"row_code": code}, g.line)
+                    Problem("t3_alignment", "info", f"table 3 row {code} recognised by its place in the table " + (f"(label printed as '{_label_text(g)}')" if g.label_raw else "(its values follow the previous row's without a label: the label is printed elsewhere or not at all)"), {"row_code": code}, g.line)
                 )
             for a, cell in zip(t.columns, reading):
                 if cell is None:
