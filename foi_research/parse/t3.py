@@ -258,34 +258,21 @@ def groups_in(items: list[Item], s: int) -> tuple[list[Group], int]:
         # printed further down): a run of m x 7 values in which every seven end with their sum
         # is m rows, the rows after the first placed by their position
         m = len(vals) // N
+        rows = [vals]
         if m >= 2 and len(vals) == m * N and all(_row_ok(tuple(vals[k * N : (k + 1) * N])) for k in range(m)):
-            for k in range(m - 1):
-                part = vals[k * N : (k + 1) * N]
-                g = Group(part, i0 + k * N, i0 + (k + 1) * N, line=part[0].line)
-                if k == 0:
-                    g.before = "".join(compact(x.norm) for x in labels)
-                    g.last_label = labels[-1].key if labels else ""
-                    g.last_text = compact(labels[-1].norm) if labels else ""
-                    g.label_raw = " ".join(x.raw.strip() for x in labels[-3:])
-                    if not out:
-                        g.header = list(labels)
-                    if out:
-                        out[-1].after = _continuation(labels)
-                    labels = []
-                out.append(g)
-            vals = vals[(m - 1) * N :]
-            i0 = j - N
-        g = Group(vals, i0, j, line=vals[0].line)
-        g.before = "".join(compact(x.norm) for x in labels)
-        g.last_label = labels[-1].key if labels else ""
-        g.last_text = compact(labels[-1].norm) if labels else ""
-        g.label_raw = " ".join(x.raw.strip() for x in labels[-3:])
-        if not out:
-            g.header = list(labels)
-        if out:
-            out[-1].after = _continuation(labels)
-        labels = []
-        out.append(g)
+            rows = [vals[k * N : (k + 1) * N] for k in range(m)]
+        for k, part in enumerate(rows):
+            g = Group(part, i0 + k * N if len(rows) > 1 else i0, i0 + (k + 1) * N if len(rows) > 1 else j, line=part[0].line)
+            g.before = "".join(compact(x.norm) for x in labels)
+            g.last_label = labels[-1].key if labels else ""
+            g.last_text = compact(labels[-1].norm) if labels else ""
+            g.label_raw = " ".join(x.raw.strip() for x in labels[-3:])
+            if not out:
+                g.header = list(labels)
+            if out:
+                out[-1].after = _continuation(labels)
+            labels = []
+            out.append(g)
     if out and labels:
         out[-1].after = _continuation(labels)
     return out, end

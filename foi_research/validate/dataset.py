@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from foi_research import __version__
 from foi_research.atomic import DATASET, MANIFEST, OutputError, Staging, contents, is_ours, recover, resolve_out
 from foi_research.reference import codes
-from foi_research.model import TABLES, PackedParsed, Parsed
+from foi_research.model import TABLES, PackedParsed, Parsed, Problem, quality_row
 
 if TYPE_CHECKING:
     import polars as pl
@@ -292,21 +292,8 @@ def _quarantine(p: Parsed, reason: str) -> None:
             r["source_file"] = "?"
         for t in ("requests", "appeals", "proactive", "legacy", "quality"):
             setattr(p, t, [x for x in p.rows(t) if x["report_id"] != rid])
-        p.quality.append(
-            {
-                "report_id": rid,
-                "check": "internal_error",
-                "severity": "error",
-                "message": f"the values read from this report broke the data contract ({reason}); its tables were dropped. Please report this file.",
-                "row_code": None,
-                "applicant": None,
-                "proceeding": None,
-                "indicator": None,
-                "item": None,
-                "measure": None,
-                "line": None,
-            }
-        )
+        msg = f"the values read from this report broke the data contract ({reason}); its tables were dropped. Please report this file."
+        p.quality.append(quality_row(rid, Problem("internal_error", "error", msg)))
 
 
 def read_dataset(path: str | Path, *, panel: bool = True, pandas: bool = False) -> dict:
