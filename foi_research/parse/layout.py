@@ -75,13 +75,13 @@ def _split_text(raw: str, norm: str) -> tuple[tuple[str, str], ...] | None:
     elif "|" in norm:
         rs = _PIPES.split(raw)
         ns = norm.split("|")
-        # the pipes that open and close a row ('| a | b |', Markdown) are not cells of their own;
-        # a line that starts with blanks before its first pipe (' | 5 | 1') starts with a blank
-        # cell, and a line that does not open with a pipe ends with a blank cell when it ends
-        # with one ('规章 | 0 | 0 | 0 |', or a copy cut after a blank cell: '… | 0 | ')
-        if len(rs) == len(ns) and len(ns) > 2 and not ns[0] and norm.startswith("|"):
-            rs, ns = rs[1:], ns[1:]
-            if len(ns) > 2 and not ns[-1].strip():
+        # the pipes that open and close a row ('| a | b |', Markdown; '规章 | 0 | 0 | 0 |', scraped
+        # pages) are not cells of their own; a line that starts with blanks before its first
+        # pipe (' | 5 | 1') starts with a blank cell
+        if len(rs) == len(ns):
+            if len(ns) > 2 and not ns[0] and norm.startswith("|"):
+                rs, ns = rs[1:], ns[1:]
+            if len(ns) > 2 and not ns[-1].strip() and norm.rstrip().endswith("|"):
                 rs, ns = rs[:-1], ns[:-1]
     elif _starts_number(norm) and _ONLY_NUMS.match(norm):
         # a row of values only, as PDF text prints it: '0 0 0 0 0 0 0'

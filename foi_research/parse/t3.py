@@ -173,9 +173,12 @@ def find_start(items: list[Item], start: int = 0) -> int:
     if first < 0:
         return -1
     # the header (applicant columns, the identity note) above the first row recognised: the
-    # table starts there (its first row may have a label no longer legible on its own)
+    # table starts there (its first row may have a label no longer legible on its own). Above
+    # a first row found by its label, the header is near; above one found as the first row
+    # printed whole (the rows before it lost labels or cells), it may be far
     k = first
-    for j in range(first - 1, max(start, first - 60) - 1, -1):
+    reach = 60 if match_request_row(items[first].key, None) == "new_received" else len(items)
+    for j in range(first - 1, max(start, first - reach) - 1, -1):
         it = items[j]
         if not it.is_text:
             continue
