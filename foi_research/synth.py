@@ -639,13 +639,7 @@ def build_t4(st: Style, rng: random.Random, t: dict, forced: set) -> tuple[list[
         for p in order:
             rows.append(TRow([TCell(_zh("proceedings", p), "header", colspan=5)]))
             rows.append(TRow([TCell(o, "header") for o in outs]))
-            cells = []
-            read[p] = {}
-            for o in APPEAL_OUTCOMES:
-                cell, v = _val_cell(st, rng, t[p][o], ("t4", p, o), (p, o) in forced)
-                cells.append(cell)
-                read[p][o] = v
-            rows.append(TRow(cells, 0, ("t4",), 5))
+            rows.append(TRow(_t4_values(st, rng, t, forced, p, read), 0, ("t4",), 5))
         st.features.add("t4-split")
         return rows, read
     rows = [
@@ -653,17 +647,22 @@ def build_t4(st: Style, rng: random.Random, t: dict, forced: set) -> tuple[list[
         TRow([TCell(o, "header", rowspan=2) for o in outs] + [TCell(lit[0], "header", colspan=5), TCell(lit[1], "header", colspan=5)]),
         TRow([TCell(o, "header") for o in outs] * 2, indent=5),
     ]
-    cells = []
-    for p in PROCEEDINGS:
-        read[p] = {}
-        for o in APPEAL_OUTCOMES:
-            cell, v = _val_cell(st, rng, t[p][o], ("t4", p, o), (p, o) in forced)
-            cells.append(cell)
-            read[p][o] = v
+    cells = [c for p in PROCEEDINGS for c in _t4_values(st, rng, t, forced, p, read)]
     rows.append(TRow(cells, 0, ("t4",), 15))
     if all(c.text == "" for c in cells):
         st.features.add("t4-all-blank")
     return rows, read
+
+
+def _t4_values(st: Style, rng: random.Random, t: dict, forced: set, p: str, read: dict) -> list[TCell]:
+    """The five value cells of one proceeding; what a careful reader reads from them goes to read[p]."""
+    read[p] = {}
+    cells = []
+    for o in APPEAL_OUTCOMES:
+        cell, v = _val_cell(st, rng, t[p][o], ("t4", p, o), (p, o) in forced)
+        cells.append(cell)
+        read[p][o] = v
+    return cells
 
 
 def _caption(st: Style, rng: random.Random, sec: str) -> str:

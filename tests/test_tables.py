@@ -36,20 +36,14 @@ def _cells(parsed):
 
 def _compare(parsed, truth) -> tuple[list[str], list[str]]:
     """(wrong cells, missing cells) against a truth JSON; a blank truth cell accepts null or 0."""
-    t3, t4 = _cells(parsed)
     wrong, missing = [], []
-    for row, cells in truth["t3"].items():
-        for a, v in cells.items():
-            got = t3.get((row, a))
-            if got == v or (v is None and got in (None, 0)):
-                continue
-            (missing if got is None else wrong).append(f"t3 {row}/{a}: {got} != {v}")
-    for p, cells in truth["t4"].items():
-        for o, v in cells.items():
-            got = t4.get((p, o))
-            if got == v or (v is None and got in (None, 0)):
-                continue
-            (missing if got is None else wrong).append(f"t4 {p}/{o}: {got} != {v}")
+    for table, got_cells in zip(("t3", "t4"), _cells(parsed)):
+        for row, cells in truth[table].items():
+            for col, v in cells.items():
+                got = got_cells.get((row, col))
+                if got == v or (v is None and got in (None, 0)):
+                    continue
+                (missing if got is None else wrong).append(f"{table} {row}/{col}: {got} != {v}")
     return wrong, missing
 
 

@@ -141,7 +141,26 @@ def _item(raw: str, norm: str, line: int, row: int, multi: bool, pos: tuple[int,
 
 
 def _width(s: str) -> int:
+    """Display width: CJK and full-width characters count two."""
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+
+
+@functools.lru_cache(maxsize=256)
+def _spaced(word: str) -> re.Pattern:
+    return re.compile(r"\s*".join(map(re.escape, word)))
+
+
+def label_places(it: "Item", word: str, m: int) -> list[tuple[int, tuple[float, float, float]]]:
+    """Where a text cell laid out with spaces prints a label (spaced characters allowed, 结 果 维
+    持): for each occurrence, where it ends in the cell's text, and its (left edge, centre, right
+    edge) in the line, counted as Item.pos[m] counts (m = 0: characters, 1: display width)."""
+    out = []
+    for mt in _spaced(word).finditer(it.norm):
+        k, e = mt.start(), mt.end()
+        a = it.pos[m] + (k if m == 0 else _width(it.raw[:k]))
+        b = it.pos[m] + (e if m == 0 else _width(it.raw[:e]))
+        out.append((e, (a, (a + b) / 2, b)))
+    return out
 
 
 def _positions(raw: str, norm: str, cells: list[tuple[str, str]]) -> list[tuple[int, int] | None]:
@@ -263,13 +282,21 @@ def windows(vals: list[Item], n: int) -> list[list[Item]]:
     # window a (vals[a:a+n]) drops vals[:a] and vals[a+n:]: all blank when a <= the number of
     # leading blanks and len(vals) - a - n <= the number of trailing blanks
     m = len(vals)
+    lead, trail = blank_ends(vals)
+    return [vals[a : a + n] for a in range(max(0, m - n - trail), min(lead, m - n) + 1)]
+
+
+def blank_ends(vals: list[Item]) -> tuple[int, int]:
+    """How many blank cells a row of values starts with, and ends with (a row of blank cells only:
+    all of them, either way)."""
+    m = len(vals)
     lead = 0
     while lead < m and vals[lead].value.kind == "blank":
         lead += 1
     trail = 0
     while trail < m and vals[m - 1 - trail].value.kind == "blank":
         trail += 1
-    return [vals[a : a + n] for a in range(max(0, m - n - trail), min(lead, m - n) + 1)]
+    return lead, trail
 
 
 def collect(items: list[Item], j: int, n: int, verify=None, skip_units: bool = False) -> Collected:

@@ -30,14 +30,13 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
 from rapidfuzz.distance import LCSseq
 
 from foi_research.model import Problem, Val
 from foi_research.parse.cells import cell_value, ends_section, placements
-from foi_research.parse.layout import SENTENCE_KEY, Item, windows
+from foi_research.parse.layout import SENTENCE_KEY, Item, label_places, windows
 from foi_research.reference import codes, identities
 from foi_research.reference.codes import APPLICANTS, match_request_row
 from foi_research.reference.normalize import Value, compact, label_key
@@ -604,20 +603,6 @@ def _positional(gs: list[Group], al: Alignment, codes_: list[str]) -> dict[int, 
     return best[1] if best else {}
 
 
-@functools.lru_cache(maxsize=256)
-def _spaced(word: str) -> re.Pattern:
-    return re.compile(r"\s*".join(map(re.escape, word)))
-
-
-def spaced_find(text: str, word: str) -> list[tuple[int, int]]:
-    """Where a label is printed in a line, spaced characters allowed (结 果 维 持): (start, end)."""
-    return [(m.start(), m.end()) for m in _spaced(word).finditer(text)]
-
-
-def _display(s: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
-
-
 def _clusters(xs: list[float], tol: float) -> list[list[float]]:
     out: list[list[float]] = []
     for x in sorted(xs):
@@ -735,12 +720,10 @@ def _header_places(gs: list[Group], m: int) -> dict[int, tuple[float, float, flo
         for i, zh in labels:
             if i in out:
                 continue
-            for k, e in spaced_find(it.norm, zh):
+            for e, place in label_places(it, zh, m):
                 if zh == "其他" and it.norm[e : e + 2] == "组织":
                     continue  # 法人或其他组织
-                start = it.pos[m] + (k if m == 0 else _display(it.raw[:k]))
-                end = it.pos[m] + (e if m == 0 else _display(it.raw[:e]))
-                out[i] = (start, (start + end) / 2, end)
+                out[i] = place
                 break
     return out
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from foi_research.model import Problem, Val
-from foi_research.parse.layout import Item, windows
+from foi_research.parse.layout import Item, blank_ends, label_places, windows
 from foi_research.parse.cells import cell_value, ends_section, placements
 from foi_research.parse.t3 import is_t4_start
 from foi_research.reference import identities
-from foi_research.reference.codes import APPEAL_OUTCOMES, PROCEEDINGS, match_appeal_outcome, match_proceeding
+from foi_research.reference.codes import APPEAL_OUTCOMES, PROCEEDINGS, V, match_appeal_outcome, match_proceeding
 from foi_research.reference.normalize import Value, compact
 
 W = len(APPEAL_OUTCOMES)  # 5 outcomes
@@ -133,21 +133,16 @@ def _positional(items: list[Item], j0: int, run: _Run, width: int = TOTAL) -> tu
     each value stands under one of the fifteen outcome labels of the header, found by where they
     are printed (counted in characters or in display width, whichever lines up). None when the
     positions are not printed or do not line up."""
-    from foi_research.parse.t3 import _display, spaced_find
-
     if not run.vals or any(v.pos is None for v in run.vals):
         return None
-    words = [o.zh for o in _outcome_labels()]
+    words = [o.zh for o in V("appeal_outcomes")]
     heads = [it for it in items[j0 : run.i0] if it.is_text and it.pos is not None]
     found = []  # (average distance, cells) of every way of counting and aligning that works
     for m in (0, 1):
         places = []
         for it in heads:
             for w in words:
-                for k, e in spaced_find(it.norm, w):
-                    a = it.pos[m] + (k if m == 0 else _display(it.raw[:k]))
-                    b = it.pos[m] + (e if m == 0 else _display(it.raw[:e]))
-                    places.append((a, (a + b) / 2, b))
+                places.extend(place for _, place in label_places(it, w, m))
         places.sort()
         if len(places) != width:
             continue
@@ -176,12 +171,6 @@ def _positional(items: list[Item], j0: int, run: _Run, width: int = TOTAL) -> tu
     return found[0][1]
 
 
-def _outcome_labels():
-    from foi_research.reference.codes import V
-
-    return list(V("appeal_outcomes"))
-
-
 def _blocks(r: _Run) -> int | None:
     """How many five-column blocks a run holds: its cells without blank cells at its ends (empty
     cells outside a Markdown row's pipes, padding) fill whole blocks, or None."""
@@ -191,13 +180,8 @@ def _blocks(r: _Run) -> int | None:
         return k // W
     if 0 < k < W and all(v.pos is not None for v in vals):
         return 1  # one block whose blank cells are spaces (placed by their positions)
-    lead = 0
-    while lead < k and vals[lead].value.kind == "blank":
-        lead += 1
-    trail = 0
-    while trail < k - lead and vals[k - 1 - trail].value.kind == "blank":
-        trail += 1
-    core = k - lead - trail
+    lead, trail = blank_ends(vals)
+    core = max(0, k - lead - trail)
     for nb in range(max(1, -(-core // W)), k // W + 1):
         if core <= nb * W <= k:
             return nb
@@ -210,7 +194,7 @@ def _outcomes_after_name(head: str) -> int:
     if at < 0:
         return -1
     rest = head[at:]
-    return sum(rest.count(o.zh) for o in _outcome_labels())
+    return sum(rest.count(o.zh) for o in V("appeal_outcomes"))
 
 
 def _num(c) -> int | float | None:
@@ -226,6 +210,11 @@ class _Cut:
         self.raw = self.norm = str(v)
         self.line = src.line
         self.value = Value("number", v, None)
+
+
+def _blocks_ok(reading: tuple) -> list[bool | None]:
+    """_block_ok of each five-cell block of a reading."""
+    return [_block_ok(reading[i : i + W]) for i in range(0, len(reading), W)]
 
 
 def _block_ok(cells) -> bool | None:
@@ -368,19 +357,19 @@ def read_t4(items: list[Item], start: int = 0) -> T4:
                 rs = [by_place]  # blank cells printed as spaces: the values stand under their labels
                 placed_as_printed = True
         if len(rs) > 1:
-            ok = [x for x in rs if all(_block_ok(x[i * W : (i + 1) * W]) is not False for i in range(len(procs)))]
-            full = [x for x in ok if all(_block_ok(x[i * W : (i + 1) * W]) for i in range(len(procs)))]
+            ok = [x for x in rs if False not in _blocks_ok(x)]
+            full = [x for x in ok if all(_blocks_ok(x))]
             rs = full if len(full) == 1 else ok
             if len(rs) > 1 and _equivalent(rs):
                 rs = [_merge(rs)]
         if pieced:
-            rs = [x for x in rs if all(_block_ok(x[i * W : (i + 1) * W]) for i in range(len(procs)))]
+            rs = [x for x in rs if all(_blocks_ok(x))]
         elif (
             len(r.vals) != width
             and len(rs) == 1
             and not placed_as_printed
             and list(rs[0]) != list(r.vals[:width])
-            and any(_block_ok(rs[0][i * W : (i + 1) * W]) is False for i in range(len(procs)))
+            and False in _blocks_ok(rs[0])
         ):
             # cells were placed, or cells before the last columns dropped, to read the run, and
             # a total then does not add up: the placement is not confirmed (a source whose
